@@ -1,0 +1,335 @@
+"""``ghostpen`` command line: completion, conversion, quantization and inspection.
+
+The command line is a stable interface that scripts and later tooling call, so expected
+failures print one clear line on stderr and exit non-zero, never a traceback, and
+``complete`` writes nothing to stdout but the continuation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn, TextIO
+
+from app import __version__
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """An expected failure: its message is shown as one line, without a traceback."""
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _sampling_options(parser: argparse.ArgumentParser, max_tokens_default: int) -> None:
+    from app.core.sampling import SamplingSettings
+
+    d = SamplingSettings()
+    g = parser.add_argument_group("sampling")
+    g.add_argument(
+        "--max-tokens",
+        type=int,
+        default=max_tokens_default,
+        metavar="N",
+        help=f"most tokens to generate (default {max_tokens_default})",
+    )
+    g.add_argument(
+        "--temperature",
+        type=float,
+        default=d.temperature,
+        metavar="T",
+        help=f"0 is greedy; higher is bolder (default {d.temperature})",
+    )
+    g.add_argument(
+        "--top-k",
+        type=int,
+        default=d.top_k,
+        metavar="K",
+        help=f"keep the K likeliest tokens, 0 = off (default {d.top_k})",
+    )
+    g.add_argument(
+        "--top-p",
+        type=float,
+        default=d.top_p,
+        metavar="P",
+        help=f"nucleus sampling, 1 = off (default {d.top_p})",
+    )
+    g.add_argument(
+        "--min-p",
+        type=float,
+        default=d.min_p,
+        metavar="P",
+        help=f"drop tokens below P x the top probability (default {d.min_p})",
+    )
+    g.add_argument(
+        "--typical-p",
+        type=float,
+        default=d.typical_p,
+        metavar="P",
+        help=f"locally typical sampling, 1 = off (default {d.typical_p})",
+    )
+    g.add_argument(
+        "--repeat-penalty",
+        type=float,
+        default=d.repeat_penalty,
+        metavar="R",
+        help=f"penalise repeated tokens, 1 = off (default {d.repeat_penalty})",
+    )
+    g.add_argument(
+        "--repeat-last-n",
+        type=int,
+        default=d.repeat_last_n,
+        metavar="N",
+        help=f"window of the repeat penalty in tokens (default {d.repeat_last_n})",
+    )
+    g.add_argument("--presence-penalty", type=float, default=d.presence_penalty, metavar="X")
+    g.add_argument("--frequency-penalty", type=float, default=d.frequency_penalty, metavar="X")
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="fixed seed for a repeatable result (default: random)",
+    )
+    g.add_argument(
+        "--stop",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="stop before this text (repeatable)",
+    )
+
+
+def _runtime_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("runtime")
+    g.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads")
+    g.add_argument(
+        "--ctx",
+        type=int,
+        default=None,
+        metavar="N",
+        help="context size in tokens (default and maximum: the model's)",
+    )
+    g.add_argument(
+        "--gpu-layers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="layers to offload to the GPU, -1 = all (needs a GPU build)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ghostpen",
+        description="Ghostpen: an offline writing assistant (GPT-2 through llama.cpp).",
+    )
+    parser.add_argument("--version", action="version", version=f"ghostpen {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show llama.cpp logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "complete",
+        help="print a continuation of TEXT",
+        description="Continue TEXT with the model and print only the continuation on stdout.",
+    )
+    p.add_argument("--model", "-m", required=True, metavar="M", help="a GGUF model file")
+    p.add_argument("text", metavar="TEXT", help="the text to continue, or - to read stdin")
+    p.add_argument("--timings", action="store_true", help="print timings on stderr")
+    _sampling_options(p, max_tokens_default=32)
+    _runtime_options(p)
+
+    p = sub.add_parser("convert", help="convert a Hugging Face GPT-2 folder to GGUF")
+    p.add_argument("hf_dir", metavar="HF_DIR")
+    p.add_argument("out", metavar="OUT.gguf")
+    p.add_argument(
+        "--outtype",
+        default="f16",
+        choices=["f32", "f16", "q8_0"],
+        help="tensor type of the output (default f16)",
+    )
+
+    p = sub.add_parser("quantize", help="quantize a GGUF with llama.cpp")
+    p.add_argument("src", metavar="IN.gguf")
+    p.add_argument("dst", metavar="OUT.gguf")
+    p.add_argument(
+        "--type",
+        dest="quant_type",
+        default="Q8_0",
+        metavar="TYPE",
+        help="Q8_0, Q6_K, Q5_K_M, Q5_0, Q4_K_M, Q4_0, F16, ... (default Q8_0)",
+    )
+    p.add_argument("--threads", type=int, default=None, metavar="N")
+
+    p = sub.add_parser("inspect", help="validate a GGUF and describe it")
+    p.add_argument("model", metavar="M.gguf")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _read_text(arg: str) -> str:
+    if arg != "-":
+        return arg
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"standard input is not UTF-8 text (byte {exc.start})") from None
+
+
+def _write(stream: TextIO, text: str) -> None:
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        stream.flush()
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
+    else:
+        stream.write(text)
+        stream.flush()
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    from app.core.engine import Engine
+    from app.core.sampling import SamplingSettings
+
+    settings = SamplingSettings(
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        min_p=args.min_p, typical_p=args.typical_p, repeat_penalty=args.repeat_penalty,
+        repeat_last_n=args.repeat_last_n, presence_penalty=args.presence_penalty,
+        frequency_penalty=args.frequency_penalty, seed=args.seed,
+        max_tokens=args.max_tokens, stop=tuple(args.stop),
+    )  # fmt: skip
+    text = _read_text(args.text)
+    with Engine(
+        args.model, n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers
+    ) as engine:
+        result = engine.complete(text, settings, on_text=lambda piece: _write(sys.stdout, piece))
+    if sys.stdout.isatty():
+        _write(sys.stdout, "\n")
+    if args.timings:
+        t = result.timings
+        print(
+            f"prompt: {t.prompt_tokens} tokens ({t.prompt_tokens_evaluated} evaluated) in "
+            f"{t.prompt_ms:.1f} ms; generated {t.generated_tokens} tokens in "
+            f"{t.generation_ms:.1f} ms ({t.tokens_per_second:.1f} tokens/s); "
+            f"stop: {result.stop_reason.value}; seed {result.seed}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from app.core.convert import ConvertProgress, convert_checkpoint
+
+    def show(p: ConvertProgress) -> None:
+        if sys.stderr.isatty():
+            print(f"\r[{p.done}/{p.total}] {p.message:<48}", end="", file=sys.stderr)
+
+    out = convert_checkpoint(args.hf_dir, args.out, args.outtype, progress=show)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, {args.outtype})", file=sys.stderr)
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    from app.core.quantize import quantize
+
+    def show(done: int, total: int, name: str) -> None:
+        if sys.stderr.isatty():
+            print(f"\r[{done}/{total}] {name:<48}", end="", file=sys.stderr)
+
+    report = quantize(args.src, args.dst, args.quant_type, n_threads=args.threads, progress=show)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from app.core.gguf_info import inspect_model
+
+    info = inspect_model(args.model)
+    if args.json:
+        _write(sys.stdout, json.dumps(info.to_dict(), indent=2, sort_keys=True) + "\n")
+        return 0
+    rows: list[tuple[str, Any]] = [
+        ("file", info.path),
+        ("size", f"{info.file_size / 2**20:.1f} MiB"),
+        ("architecture", info.architecture),
+        ("name", info.name),
+        ("parameters", f"{info.parameter_count:,}"),
+        ("file type", info.file_type),
+        ("tensor types", ", ".join(f"{k} x{v}" for k, v in sorted(info.tensor_types.items()))),
+        ("context length", info.context_length),
+        ("embedding length", info.embedding_length),
+        ("layers", info.block_count),
+        ("heads", info.head_count),
+        ("vocabulary", f"{info.vocab_size:,}"),
+        ("tokenizer", f"{info.tokenizer_model} ({info.tokenizer_pre or 'default'})"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    _write(sys.stdout, "".join(f"{k:<{width}}  {v}\n" for k, v in rows))
+    return 0
+
+
+COMMANDS = {
+    "complete": cmd_complete,
+    "convert": cmd_convert,
+    "quantize": cmd_quantize,
+    "inspect": cmd_inspect,
+}
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from app.core.convert import ConversionError
+    from app.core.engine import EngineError
+    from app.core.gguf_info import ModelFileError
+    from app.core.quantize import QuantizeError
+    from app.core.sampling import SettingError
+
+    return (CliError, ModelFileError, ConversionError, QuantizeError, EngineError,
+            SettingError, OSError)  # fmt: skip
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    print(f"ghostpen: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(name)s: %(message)s",
+    )
+    if not args.verbose:  # Ghostpen reports llama.cpp's failures in its own words
+        logging.getLogger("ghostpen.llama_cpp").setLevel(logging.CRITICAL)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("ghostpen: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _expected_errors() as exc:
+        message = str(exc)
+        if isinstance(exc, OSError) and not isinstance(exc, CliError):
+            message = f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+        _fail(message)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

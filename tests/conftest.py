@@ -1,0 +1,75 @@
+"""Shared fixtures: small real GPT-2 models, generated once per test session.
+
+Each model is a Hugging Face style checkpoint with random weights and the real GPT-2
+tokenizer, converted by Ghostpen's own converter, so every test runs real llama.cpp on a
+file produced by the code under test.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from app.core.convert import convert_checkpoint  # noqa: E402
+from tests.reference.checkpoints import write_gpt2_checkpoint  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class TestModel:
+    """A generated checkpoint folder and its GGUF conversions by output type."""
+
+    __test__ = False  # not a test class, despite the name
+
+    checkpoint: Path
+    gguf: dict[str, Path]
+
+    def __getitem__(self, outtype: str) -> Path:
+        return self.gguf[outtype]
+
+
+def _build(root: Path, name: str, outtypes: tuple[str, ...], **shape: Any) -> TestModel:
+    folder = write_gpt2_checkpoint(root / name, **shape)
+    files = {t: convert_checkpoint(folder, root / f"{name}-{t}.gguf", t) for t in outtypes}
+    return TestModel(folder, files)
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(models_dir: Path) -> TestModel:
+    """64 wide, 2 layers, 128 positions: fast, and too narrow for K-quants."""
+    return _build(
+        models_dir, "tiny", ("f32", "f16", "q8_0"),
+        n_embd=64, n_layer=2, n_head=4, n_positions=128, seed=1,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def wide_model(models_dir: Path) -> TestModel:
+    """256 wide (K-quant friendly), 2 layers, GPT-2's full 1024 positions."""
+    return _build(
+        models_dir, "wide", ("f16",),
+        n_embd=256, n_layer=2, n_head=4, n_positions=1024, seed=2,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def xl_width_model(models_dir: Path) -> TestModel:
+    """One block at GPT-2 XL's width (1600 = 6.25 x 256): K-quants must fall back."""
+    return _build(
+        models_dir, "xl", ("q8_0", "f16"),
+        n_embd=1600, n_layer=1, n_head=25, n_positions=64, seed=4,
+        dtype=np.float16, include_attn_bias_buffers=False,
+    )  # fmt: skip
