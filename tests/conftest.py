@@ -17,8 +17,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.core.convert import convert_checkpoint  # noqa: E402
-from tests.reference.checkpoints import write_gpt2_checkpoint  # noqa: E402
+from app.core.convert import convert_checkpoint
+from tests.reference.checkpoints import write_gpt2_checkpoint
 
 DATA = Path(__file__).parent / "data"
 

@@ -20,12 +20,12 @@ from app.core.convert import (
     read_config,
 )
 from app.core.engine import Engine
-from app.core.sampling import GREEDY
 from app.core.gguf_info import _gpt2_tensors, inspect_model, tensor_types
+from app.core.sampling import GREEDY
 from tests.conftest import TestModel
+from tests.reference import gpt2_numpy
 from tests.reference.checkpoints import load_checkpoint, write_gpt2_checkpoint
 from tests.reference.gpt2_bpe import load_default
-from tests.reference import gpt2_numpy
 from tests.reference.gpt2_numpy import forward, gelu_new
 
 TEXT = (
@@ -60,7 +60,9 @@ def test_f32_logits_match_the_numpy_reference(
     F16 GELU table adds a little more, still far below any logit gap that matters."""
     got, ref, err = _logit_errors(tiny_model, "f32", kv="f32")
     scale = np.abs(ref).max()
-    print(f"F32 vs exact GELU: max |diff| {err.max():.2e}, mean {err.mean():.1e}, scale {scale:.1f}")
+    print(
+        f"F32 vs exact GELU: max |diff| {err.max():.2e}, mean {err.mean():.1e}, scale {scale:.1f}"
+    )
     assert err.max() < 1e-3 * scale
     assert (got.argmax(axis=1) == ref.argmax(axis=1)).all()
 

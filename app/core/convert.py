@@ -103,14 +103,18 @@ def read_config(folder: Path) -> GPT2Config:
     for flag in ("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"):
         if cfg.get(flag):
             raise ConversionError(f"{path}: {flag}=true is not supported by llama.cpp's GPT-2")
-    try:
-        n_embd = int(cfg.get("n_embd", cfg.get("hidden_size")))
-        n_layer = int(cfg.get("n_layer", cfg.get("num_hidden_layers")))
-        n_head = int(cfg.get("n_head", cfg.get("num_attention_heads")))
-        n_ctx = int(cfg.get("n_positions", cfg.get("n_ctx", 1024)))
-        vocab_size = int(cfg.get("vocab_size", 50257))
-    except (TypeError, ValueError):
-        raise ConversionError(f"{path}: n_embd, n_layer and n_head must be integers") from None
+
+    def number(*names: str, default: int | None = None) -> int:
+        value = next((cfg[n] for n in names if cfg.get(n) is not None), default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConversionError(f"{path}: {names[0]} must be an integer, got {value!r}")
+        return value
+
+    n_embd = number("n_embd", "hidden_size")
+    n_layer = number("n_layer", "num_hidden_layers")
+    n_head = number("n_head", "num_attention_heads")
+    n_ctx = number("n_positions", "n_ctx", default=1024)
+    vocab_size = number("vocab_size", default=50257)
     if min(n_embd, n_layer, n_head, n_ctx, vocab_size) <= 0 or n_embd % n_head:
         raise ConversionError(
             f"{path}: invalid shape (n_embd={n_embd}, n_layer={n_layer}, n_head={n_head}, "

@@ -17,7 +17,6 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
-import codecs
 import os
 import random
 import threading
@@ -34,7 +33,7 @@ import numpy as np
 
 from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.llama_runtime import install_log_routing
-from app.core.postprocess import find_stop, partial_stop_length
+from app.core.postprocess import complete_utf8, find_stop, partial_stop_length
 from app.core.sampling import SamplingSettings
 
 MIN_CONTEXT = 16
@@ -278,11 +277,6 @@ class Engine:
             self._eval(todo[start : start + step])
         return len(todo)
 
-    def last_logits(self) -> Any:
-        """Logits (numpy float32, one per vocabulary entry) after the last evaluated token."""
-        ptr = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
-        return np.ctypeslib.as_array(ptr, shape=(self._llm.n_vocab(),)).copy()
-
     # ------------------------------------------------------------------ completion
 
     def complete(
@@ -482,7 +476,7 @@ class _TextStream:
     """Turns token bytes into text pieces: whole UTF-8 characters, stop strings cut."""
 
     def __init__(self, stops: Sequence[str], sink: TextCallback | None) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = b""  # the start of a UTF-8 character split across tokens
         self._stops = tuple(stops)
         self._sink = sink
         self._text = ""  # decoded so far (after stop handling)
@@ -494,7 +488,8 @@ class _TextStream:
 
     def feed(self, data: bytes) -> bool:
         """Add one token's bytes; returns True when a stop string ended the text."""
-        self._text += self._decoder.decode(data)
+        text, self._pending = complete_utf8(self._pending + data)
+        self._text += text
         if self._stops:
             # Held-back text never contains a finished stop, so searching all is exact.
             at = find_stop(self._text, self._stops)
@@ -506,7 +501,7 @@ class _TextStream:
         return False
 
     def finish(self, *, flush_held: bool) -> None:
-        self._text += self._decoder.decode(b"", final=False)
+        """End of generation: an incomplete UTF-8 tail is dropped, never shown."""
         if flush_held:
             self._emit(len(self._text))
         else:

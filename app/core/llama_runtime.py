@@ -26,7 +26,7 @@ _partial: list[str] = []
 _last_level = logging.DEBUG
 
 
-@llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+@llama_cpp.llama_log_callback
 def _on_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
     """Collect llama.cpp's log pieces into lines and hand each line to logging."""
     global _last_level
