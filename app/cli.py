@@ -228,16 +228,22 @@ def cmd_complete(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_convert(args: argparse.Namespace) -> int:
-    from app.core.convert import ConvertProgress, convert_checkpoint
-
-    def show(p: ConvertProgress) -> None:
-        if sys.stderr.isatty():
-            print(f"\r[{p.done}/{p.total}] {p.message:<48}", end="", file=sys.stderr)
-
-    out = convert_checkpoint(args.hf_dir, args.out, args.outtype, progress=show)
+def _show_progress(done: int, total: int, label: str) -> None:
+    """One rewritten status line on a terminal; nothing when stderr is redirected."""
     if sys.stderr.isatty():
-        print(file=sys.stderr)
+        end = "\n" if done >= total else ""
+        print(f"\r[{done}/{total}] {label:<48}", end=end, file=sys.stderr, flush=True)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from app.core.convert import convert_checkpoint
+
+    out = convert_checkpoint(
+        args.hf_dir,
+        args.out,
+        args.outtype,
+        progress=lambda p: _show_progress(p.done, p.total, p.message),
+    )
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, {args.outtype})", file=sys.stderr)
     return 0
 
@@ -245,13 +251,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_quantize(args: argparse.Namespace) -> int:
     from app.core.quantize import quantize
 
-    def show(done: int, total: int, name: str) -> None:
-        if sys.stderr.isatty():
-            print(f"\r[{done}/{total}] {name:<48}", end="", file=sys.stderr)
-
-    report = quantize(args.src, args.dst, args.quant_type, n_threads=args.threads, progress=show)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    report = quantize(
+        args.src, args.dst, args.quant_type, n_threads=args.threads, progress=_show_progress
+    )
     print(report.summary(), file=sys.stderr)
     return 0
 
