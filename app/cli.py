@@ -126,6 +126,21 @@ def _runtime_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def build_gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ghostpen",
+        description="Ghostpen: an offline writing assistant (GPT-2 through llama.cpp). "
+        "Without a command it opens the editor; commands: "
+        + ", ".join(COMMANDS)
+        + " (ghostpen COMMAND --help).",
+    )
+    parser.add_argument("--version", action="version", version=f"ghostpen {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show llama.cpp logs")
+    parser.add_argument("--model", "-m", metavar="M", help="a GGUF model file to load")
+    parser.add_argument("file", nargs="?", metavar="FILE", help="a text or Markdown file")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ghostpen",
@@ -134,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ghostpen {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show llama.cpp logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("gui", help="open the editor (the default without a command)")
+    p.add_argument("--model", "-m", metavar="M", help="a GGUF model file to load")
+    p.add_argument("file", nargs="?", metavar="FILE", help="a text or Markdown file")
 
     p = sub.add_parser(
         "complete",
@@ -285,7 +303,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gui(args: argparse.Namespace) -> int:
+    from app.gui.app import run_gui
+
+    return run_gui(args.model, args.file)
+
+
 COMMANDS = {
+    "gui": cmd_gui,
     "complete": cmd_complete,
     "convert": cmd_convert,
     "quantize": cmd_quantize,
@@ -310,17 +335,19 @@ def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `ghostpen [--model M] [FILE]` opens the editor; `ghostpen COMMAND ...` runs a command.
+    is_command = bool(argv) and (argv[0] in COMMANDS or argv[0] in ("-h", "--help"))
+    parser = build_parser() if is_command else build_gui_parser()
     args = parser.parse_args(argv)
+    if not is_command:
+        args.command = "gui"
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(name)s: %(message)s",
     )
     if not args.verbose:  # Ghostpen reports llama.cpp's failures in its own words
         logging.getLogger("ghostpen.llama_cpp").setLevel(logging.CRITICAL)
-    if args.command is None:
-        parser.print_help()
-        return 0
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:

@@ -1,0 +1,569 @@
+"""Open and save writers' documents without losing a byte.
+
+A manuscript is the one thing Ghostpen must never damage, so this module keeps
+a file's encoding, byte order mark and line-ending style exactly as it found
+them, refuses what it cannot represent instead of guessing silently, and saves
+atomically: the new bytes go to a temporary file in the same folder, are
+flushed to the disk, and only then replace the original in one rename. A full
+disk, a read-only folder or a crash mid-save leaves the previous version intact.
+
+Decisions worth knowing:
+
+- Detection order: byte order mark (UTF-32, UTF-8, UTF-16), then strict UTF-8,
+  then Windows-1252, then Latin-1 (which decodes any byte). The legacy
+  fallbacks always come with a visible notice, and re-encode to the very same
+  bytes, so opening and saving such a file changes nothing the writer did not
+  type.
+- A file without a byte order mark that has a NUL byte in its first 8 KiB is
+  refused as binary, unless it reads cleanly as UTF-16 (a guess, with a notice).
+- Line endings: CRLF, lone LF and lone CR are counted; the most frequent style
+  is kept for saving (ties: CRLF, then LF, then CR, because a tie most often
+  comes from a Windows file that had a few Unix lines pasted in). The editor
+  always sees "\\n". A file without any line break saves with "\\n".
+- Only "\\r\\n", "\\n" and "\\r" are line breaks here: U+2028, NEL and form feeds
+  are ordinary characters and are kept as they are.
+- Saving through a symbolic link writes the file it points to and keeps the
+  link. Like every atomic save, it gives the file a new inode: hard links to
+  the old file keep the old text, and extended attributes or ACLs are not
+  copied (permission bits, and where allowed the owner, are).
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import errno
+import os
+import re
+import secrets
+import stat
+import unicodedata
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = [
+    "DEFAULT_FORMAT",
+    "MAX_DOCUMENT_BYTES",
+    "NEWLINES",
+    "DocumentError",
+    "LoadedDocument",
+    "TextFormat",
+    "decode_document",
+    "encode_document",
+    "load_document",
+    "save_document",
+]
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+"""Largest file ``load_document`` opens: 20 MiB.
+
+A long novel is about 1 MB of text; 20 MiB is some three million words. Bigger
+files are logs or data, which the editor (and every suggestion's context
+search) would handle painfully, so they are refused with a clear message
+instead of freezing the window.
+"""
+
+NEWLINES = ("\n", "\r\n", "\r")
+"""The line-ending styles a document can be saved with."""
+
+SNIFF_BYTES = 8192
+"""How much of the start of a file is checked for NUL bytes (binary content)."""
+
+_BOMS: dict[str, bytes] = {
+    "utf-8": codecs.BOM_UTF8,
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+    "utf-32-le": codecs.BOM_UTF32_LE,
+    "utf-32-be": codecs.BOM_UTF32_BE,
+}
+# Longest first: the UTF-32 LE mark starts with the UTF-16 LE one. FF FE 00 00 is always
+# taken as UTF-32: the other reading, UTF-16 text starting with a NUL character, is no
+# writer's document, and allowing both made a saved file reopen in the other encoding.
+_BOM_ORDER = ("utf-32-le", "utf-32-be", "utf-8", "utf-16-le", "utf-16-be")
+
+# Codecs that write their own byte order mark: the BOM is TextFormat.bom's job.
+_SELF_MARKING = {
+    "utf-8-sig": "use 'utf-8' with bom=True",
+    "utf-16": "use 'utf-16-le' or 'utf-16-be' with bom=True",
+    "utf-32": "use 'utf-32-le' or 'utf-32-be' with bom=True",
+}
+
+_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-16-le": "UTF-16 LE",
+    "utf-16-be": "UTF-16 BE",
+    "utf-32-le": "UTF-32 LE",
+    "utf-32-be": "UTF-32 BE",
+    "cp1252": "Windows-1252",
+    "iso8859-1": "Latin-1 (ISO-8859-1)",
+    "ascii": "ASCII",
+}
+_NEWLINE_LABELS = {"\n": "LF", "\r\n": "CRLF", "\r": "CR"}
+_TIE_ORDER = ("\r\n", "\n", "\r")
+
+# Control characters that do not occur in text (tab, LF, FF and CR are allowed).
+_BINARY_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+class DocumentError(Exception):
+    """Opening or saving failed; the message is meant to be shown to the writer as is.
+
+    ``reason`` is the problem alone ("the disk is full"), ``path`` the file when
+    known, ``action`` "open" or "save". The pure functions raise it without a
+    path; the file functions add theirs.
+    """
+
+    def __init__(self, reason: str, action: str = "open", path: Path | None = None) -> None:
+        self.reason = reason
+        self.action = action
+        self.path = path
+        where = f"“{path}”" if path is not None else "the document"
+        end = "" if reason.endswith((".", "!", "?")) else "."
+        super().__init__(f"Cannot {action} {where}: {reason}{end}")
+
+    def for_path(self, path: Path) -> DocumentError:
+        """The same error, naming the file (the pure functions do not know it)."""
+        return DocumentError(self.reason, self.action, path)
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How a document's text becomes bytes: kept from the file it was opened from.
+
+    ``encoding`` is normalised to Python's canonical codec name ("UTF8" becomes
+    "utf-8", "latin-1" becomes "iso8859-1"), so two formats compare equal when
+    they write the same bytes. Codecs that add their own byte order mark
+    ("utf-16", "utf-8-sig") are refused: ``bom`` says whether there is one.
+    """
+
+    encoding: str
+    bom: bool
+    newline: str
+
+    def __post_init__(self) -> None:
+        try:
+            info = codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {self.encoding!r}") from None
+        name = info.name
+        if not getattr(info, "_is_text_encoding", True):
+            raise ValueError(f"{self.encoding!r} is not a text encoding")
+        if name in _SELF_MARKING:
+            raise ValueError(f"encoding {self.encoding!r} is ambiguous: {_SELF_MARKING[name]}")
+        if self.bom and name not in _BOMS:
+            raise ValueError(f"{self.encoding!r} has no byte order mark (only UTF-8/16/32 do)")
+        if self.newline not in NEWLINES:
+            raise ValueError(f"newline must be one of {NEWLINES!r}, not {self.newline!r}")
+        object.__setattr__(self, "encoding", name)
+
+    @property
+    def encoding_label(self) -> str:
+        """For the status bar and messages: "UTF-8 with BOM", "Windows-1252"."""
+        label = _LABELS.get(self.encoding, self.encoding.upper())
+        return f"{label} with BOM" if self.bom else label
+
+    @property
+    def newline_label(self) -> str:
+        """ "LF", "CRLF" or "CR"."""
+        return _NEWLINE_LABELS[self.newline]
+
+
+DEFAULT_FORMAT = TextFormat("utf-8", False, "\n")
+"""The format of new documents and of empty files."""
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """A document as the editor shows it, plus what is needed to save it back unchanged.
+
+    ``mtime_ns`` and ``size`` are the file's as it was read, to notice later
+    when another program changes it. ``notice`` is a sentence or two for the
+    writer when the file was not plain consistent UTF-8/UTF-16 text.
+    """
+
+    path: Path
+    text: str
+    format: TextFormat
+    notice: str | None
+    mtime_ns: int
+    size: int
+
+
+# --- pure conversion ---------------------------------------------------------------------------
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def encode_document(text: str, fmt: TextFormat) -> bytes:
+    """The bytes a file holding ``text`` in ``fmt`` contains.
+
+    Every line break in ``text`` ("\\n", and also a stray "\\r\\n" or "\\r") is
+    written as ``fmt.newline``, so a saved file never has mixed endings. Raises
+    DocumentError naming the first character the encoding cannot store, before
+    anything is written anywhere.
+    """
+    plain = _normalise_newlines(text)
+    body = plain if fmt.newline == "\n" else plain.replace("\n", fmt.newline)
+    try:
+        data = body.encode(fmt.encoding)
+    except UnicodeEncodeError:
+        raise _unencodable(plain, fmt) from None
+    return _BOMS[fmt.encoding] + data if fmt.bom else data
+
+
+def _unencodable(plain: str, fmt: TextFormat) -> DocumentError:
+    """Find the first character ``fmt`` cannot store; positions count lines as the editor does."""
+    try:
+        plain.encode(fmt.encoding)
+    except UnicodeEncodeError as err:
+        index = err.start
+    else:  # only the newline style failed (an exotic codec without "\r")
+        return DocumentError(
+            f"{fmt.encoding_label} cannot store {fmt.newline_label} line endings", "save"
+        )
+    ch = plain[index]
+    line = plain.count("\n", 0, index) + 1
+    column = index - (plain.rfind("\n", 0, index) + 1) + 1
+    where = f"on line {line}, column {column}"
+    code = ord(ch)
+    if 0xD800 <= code <= 0xDFFF:
+        return DocumentError(
+            f"the text contains an invalid character (a lone surrogate, U+{code:04X}) {where}, "
+            "which no file can store. Delete it and save again.",
+            "save",
+        )
+    name = unicodedata.name(ch, "")
+    shown = f"“{ch}” " if ch.isprintable() and not ch.isspace() else ""
+    described = f"U+{code:04X}, {name}" if name else f"U+{code:04X}"
+    return DocumentError(
+        f"the character {shown}({described}) {where} cannot be stored in "
+        f"{fmt.encoding_label}. Save the document as UTF-8 to keep it.",
+        "save",
+    )
+
+
+def decode_document(data: bytes) -> tuple[str, TextFormat, str | None]:
+    """Text (with "\\n" line breaks), the format to save it back in, and a notice or None.
+
+    Round trips, both checked by the tests:
+
+    - ``decode_document(encode_document(text, fmt))`` gives back ``text`` and
+      ``fmt`` for every text ``fmt`` can store, when ``fmt`` is one this
+      function can recognise: UTF-8 with or without BOM, UTF-16/32 with BOM.
+      The newline style can only be recognised when the text has a line break
+      (otherwise it comes back as "\\n"), and a BOM-less UTF-8/16/32 text that
+      starts with U+FEFF is read as having a BOM (and UTF-16 LE text starting
+      with U+0000 as UTF-32 LE).
+    - ``encode_document(*decode_document(data)[:2])`` is ``data`` byte for byte,
+      including for legacy files opened as Windows-1252 or Latin-1. The one
+      exception: a file with mixed line endings comes back in its dominant
+      style (the notice says so).
+
+    Raises DocumentError for binary files and damaged UTF-16/32.
+    """
+    if not data:
+        return "", DEFAULT_FORMAT, None
+    raw, fmt, notices = _decode_bytes(data)
+    crlf = raw.count("\r\n")
+    counts = {"\r\n": crlf, "\n": raw.count("\n") - crlf, "\r": raw.count("\r") - crlf}
+    # max() keeps the first of equal counts, so the tie order is CRLF, LF, CR.
+    dominant = max(_TIE_ORDER, key=lambda nl: counts[nl])
+    used = [nl for nl in _TIE_ORDER if counts[nl]]
+    if not used:
+        dominant = "\n"
+    elif len(used) > 1:
+        detail = ", ".join(f"{counts[nl]} {_NEWLINE_LABELS[nl]}" for nl in used)
+        notices.append(
+            f"Mixed line endings ({detail}): they will be saved as {_NEWLINE_LABELS[dominant]}."
+        )
+    fmt = replace(fmt, newline=dominant)
+    text = _normalise_newlines(raw) if used else raw
+    return text, fmt, " ".join(notices) or None
+
+
+def _decode_bytes(data: bytes) -> tuple[str, TextFormat, list[str]]:
+    """Decode with the file's own line endings; returns (raw text, format, notices)."""
+    notices: list[str] = []
+    for encoding in _BOM_ORDER:
+        bom = _BOMS[encoding]
+        if not data.startswith(bom):
+            continue
+        payload = data[len(bom) :]
+        try:
+            return payload.decode(encoding), TextFormat(encoding, True, "\n"), notices
+        except UnicodeDecodeError as err:
+            if encoding == "utf-8":
+                notices.append("The file starts with a UTF-8 marker but is not valid UTF-8.")
+                break  # read it as a legacy file below, marker and all
+            unit = 2 if encoding.startswith("utf-16") else 4
+            if len(payload) % unit:
+                problem = "it ends in the middle of a character (the file may have been cut short)"
+            else:
+                problem = (
+                    f"it contains an invalid character sequence near byte {err.start + len(bom)}"
+                )
+            raise DocumentError(
+                f"the file is marked as {_LABELS[encoding]} text but is damaged: {problem}."
+            ) from None
+
+    if b"\x00" in data[:SNIFF_BYTES]:
+        guessed = _guess_bomless_utf16(data)
+        if guessed is None:
+            raise DocumentError(
+                "it looks like a binary file, not text (it contains NUL bytes). "
+                "Ghostpen opens plain text files such as .txt or .md."
+            )
+        text, encoding = guessed
+        notices.append(
+            f"Opened as {_LABELS[encoding]}: the file has no byte order mark, "
+            "so its encoding was guessed."
+        )
+        return text, TextFormat(encoding, False, "\n"), notices
+
+    try:
+        return data.decode("utf-8"), TextFormat("utf-8", False, "\n"), notices
+    except UnicodeDecodeError as err:
+        prefix = data[: err.start]
+        line = prefix.count(b"\n") + prefix.count(b"\r") - prefix.count(b"\r\n") + 1
+        why = f"the file is not valid UTF-8 (the first invalid byte is on line {line})"
+    try:
+        text = data.decode("cp1252")
+        notices.append(f"Opened as Windows-1252: {why}. It will be saved as Windows-1252.")
+        return text, TextFormat("cp1252", False, "\n"), notices
+    except UnicodeDecodeError:
+        notices.append(
+            f"Opened as Latin-1 (ISO-8859-1): {why}, nor Windows-1252. It will be saved as Latin-1."
+        )
+        return data.decode("iso8859-1"), TextFormat("iso8859-1", False, "\n"), notices
+
+
+def _guess_bomless_utf16(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 without a byte order mark: text in Latin script has NUL as every other byte."""
+    if len(data) % 2:
+        return None
+    sample = data[:SNIFF_BYTES]
+    pairs = len(sample) // 2
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= 0.3 * pairs and even * 10 <= odd:
+        encoding = "utf-16-le"
+    elif even >= 0.3 * pairs and odd * 10 <= even:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    if _BINARY_CONTROLS.search(text):
+        return None
+    return text, encoding
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def _size_label(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size:,} bytes"
+    mib, rest = divmod(size, 1024 * 1024)
+    return f"{mib} MB" if not rest else f"{size / (1024 * 1024):.1f} MB"
+
+
+def _open_reason(err: OSError, path: Path) -> str:
+    """What went wrong opening ``path``, for a writer."""
+    code = err.errno
+    if code == errno.ENOENT:
+        if not path.parent.is_dir():
+            return f"the folder “{path.parent}” does not exist"
+        return "the file does not exist (it may have been moved, renamed or deleted)"
+    if code in (errno.EACCES, errno.EPERM):
+        if path.is_dir():  # Windows cannot open a folder like a file
+            return "it is a folder, not a file"
+        return "permission denied: you are not allowed to read this file"
+    if code == errno.EISDIR:
+        return "it is a folder, not a file"
+    if code == errno.ENOTDIR:
+        return "part of its path is a file, not a folder"
+    if code == errno.ENAMETOOLONG:
+        return "the file name is too long"
+    if code == errno.ELOOP:
+        return "its path goes round in a loop of symbolic links"
+    if code == errno.EIO:
+        return "the disk reported a read error (the drive may be failing or disconnected)"
+    return f"{err.strerror or err} (error {errno.errorcode.get(code or 0, code)})"
+
+
+def load_document(path: str | Path) -> LoadedDocument:
+    """Read and decode a document; every failure is a DocumentError with a specific message."""
+    path = Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        # O_NONBLOCK: opening a named pipe must not hang the editor; it is then refused.
+        fd = os.open(path, flags)
+    except OSError as err:
+        raise DocumentError(_open_reason(err, path), "open", path) from err
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise DocumentError("it is a folder, not a file", "open", path)
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(
+                "it is not a regular file (it is a device, a pipe or a socket)", "open", path
+            )
+        limit = MAX_DOCUMENT_BYTES
+        too_big = f"Ghostpen opens documents up to {_size_label(limit)}"
+        if info.st_size > limit:
+            raise DocumentError(f"it is {_size_label(info.st_size)}; {too_big}", "open", path)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:  # the size may grow while reading; never read more than limit + 1
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            raise DocumentError(f"it has grown past {_size_label(limit)}; {too_big}", "open", path)
+    except OSError as err:
+        raise DocumentError(_open_reason(err, path), "open", path) from err
+    finally:
+        os.close(fd)
+    try:
+        text, fmt, notice = decode_document(b"".join(chunks))
+    except DocumentError as err:
+        raise err.for_path(path) from None
+    # The stat from before reading: if the file changed meanwhile, it will look changed later.
+    return LoadedDocument(path, text, fmt, notice, info.st_mtime_ns, info.st_size)
+
+
+def _write_bytes(fh: BinaryIO, data: bytes) -> None:
+    """Write all of ``data``. A seam: fault-injection tests replace it to fail part-way."""
+    fh.write(data)
+
+
+def _save_reason(err: OSError, stage: str, folder: Path) -> str:
+    """What went wrong saving, for a writer; ``stage`` is "create", "write" or "replace"."""
+    code = err.errno
+    if code == errno.ENOSPC:
+        return "the disk is full. Free some space and save again"
+    if code == getattr(errno, "EDQUOT", None):
+        return "your disk quota is used up. Free some space and save again"
+    if code == errno.EROFS:
+        return "the disk is read-only"
+    if code in (errno.EACCES, errno.EPERM):
+        if stage == "create":
+            return f"permission denied: the folder “{folder}” is read-only for you"
+        return "permission denied: the file could not be replaced (it may be locked or in use)"
+    if code == errno.ENOENT:
+        return f"the folder “{folder}” does not exist (it may have been moved or deleted)"
+    if code == errno.EISDIR:
+        return "it is a folder, not a file"
+    if code == errno.ENOTDIR:
+        return "part of its path is a file, not a folder"
+    if code == errno.ENAMETOOLONG:
+        return "the file name is too long for this disk"
+    if code == errno.EFBIG:
+        return "the file is too large for this disk's file system"
+    if code == errno.EIO:
+        return "the disk reported a write error (the drive may be failing or disconnected)"
+    if code in (errno.EBUSY, getattr(errno, "ETXTBSY", None)):
+        return "the file is in use by another program"
+    return f"{err.strerror or err} (error {errno.errorcode.get(code or 0, code)})"
+
+
+def _temp_name(target: Path) -> str:
+    """A hidden, unique name next to the target; its stem is capped to fit name-length limits."""
+    return f".{target.name[:100]}.{secrets.token_hex(6)}.tmp"
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable; silently skipped where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # the file is already in place; not every system can sync a folder
+    finally:
+        os.close(fd)
+
+
+def save_document(path: str | Path, text: str, fmt: TextFormat) -> tuple[int, int]:
+    """Save atomically; returns the written file's ``(mtime_ns, size)``.
+
+    Either the whole new text is on disk under ``path`` or, on any error, the
+    previous file is untouched and no temporary file is left behind. An
+    existing file that is read-only is not overwritten (as QSaveFile does).
+    """
+    path = Path(path)
+    try:
+        data = encode_document(text, fmt)
+    except DocumentError as err:
+        raise err.for_path(path) from None
+    target = Path(os.path.realpath(path))  # through a symbolic link, keep the link
+    folder = target.parent
+
+    def fail(reason: str) -> DocumentError:
+        return DocumentError(reason, "save", path)
+
+    try:
+        old: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        old = None
+    except OSError as err:
+        raise fail(_save_reason(err, "create", folder)) from err
+    if old is not None:
+        if stat.S_ISDIR(old.st_mode):
+            raise fail("it is a folder, not a file")
+        if not stat.S_ISREG(old.st_mode):
+            raise fail("it is not a regular file (it is a device, a pipe or a socket)")
+        if not os.access(target, os.W_OK):
+            raise fail("permission denied: the file is read-only")
+    unchanged = " The file on disk was not changed." if old is not None else ""
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    tmp = folder / _temp_name(target)
+    stage = "create"
+    fd = -1
+    created = False
+    try:
+        while not created:
+            try:
+                fd = os.open(tmp, flags, 0o666)  # a new file gets the usual umask permissions
+                created = True
+            except FileExistsError:
+                tmp = folder / _temp_name(target)
+        stage = "write"
+        if old is not None:
+            if hasattr(os, "fchown"):
+                # Keep the owner and group where allowed (before chmod: chown clears setuid).
+                with contextlib.suppress(OSError):
+                    os.fchown(fd, old.st_uid, old.st_gid)
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, stat.S_IMODE(old.st_mode))
+            else:  # pragma: no cover - Windows
+                os.chmod(tmp, stat.S_IMODE(old.st_mode))
+        with open(fd, "wb", closefd=True) as fh:
+            fd = -1  # the file object owns it now
+            _write_bytes(fh, data)
+            fh.flush()
+            os.fsync(fh.fileno())
+            written = os.fstat(fh.fileno())
+        stage = "replace"
+        os.replace(tmp, target)
+    except BaseException as err:
+        if fd >= 0:
+            os.close(fd)
+        if created:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise fail(_save_reason(err, stage, folder) + "." + unchanged) from err
+        raise
+    _fsync_folder(folder)
+    return written.st_mtime_ns, written.st_size

@@ -1,0 +1,1 @@
+"""Ghostpen's Qt user interface: thin widgets over the headless core."""

@@ -1,0 +1,246 @@
+"""GhostTextEdit: a plain-text editor that shows suggestions inline as grey ghost text.
+
+The ghost is drawn with Qt's input-method *preedit* area of the cursor's text layout:
+the same mechanism that shows uncommitted text while composing Chinese or Japanese.
+Preedit text is laid out inline (the rest of the line moves right, long ghosts wrap, the
+font, zoom and HiDPI scaling apply) but it is not in the document: it is never saved,
+copied, counted, or put on the undo stack. Line breaks in the ghost are shown as Unicode
+line separators, which a text layout breaks on within one block.
+
+The widget stays thin: it routes keys and paints; when to ask for a suggestion and what
+to show is the :class:`SuggestionController`'s decision.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFocusEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPalette,
+    QTextBlock,
+    QTextCharFormat,
+    QTextLayout,
+)
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+from app.core.ghost import split_line, split_word, type_through
+from app.core.textpos import index_from_utf16, utf16_len
+from app.gui.suggestions import SuggestionController
+
+LINE_SEPARATOR = "\u2028"
+GHOST_OPACITY = 0.45
+
+
+class GhostTextEdit(QPlainTextEdit):
+    """The editor. ``ghost_text()`` is what is shown; ``ghostAccepted`` reports accepts."""
+
+    ghostAccepted = Signal(str)  # the text that went into the document
+
+    def __init__(self, controller: SuggestionController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._controller = controller
+        self._ghost = ""
+        self._ghost_block: QTextBlock | None = None
+        self._quiet = 0  # >0 while the editor itself changes text or layout
+        self._revision = self.document().revision()
+        self.setTabChangesFocus(False)
+        self.setAccessibleName("Document")
+        controller.attach(self)
+        controller.ghostChanged.connect(self._show_ghost)
+        self.document().contentsChange.connect(self._on_contents_change)
+        self.cursorPositionChanged.connect(self._on_cursor_moved)
+
+    # ----------------------------------------------------------------- the seam
+
+    def ghost_text(self) -> str:
+        return self._ghost
+
+    # DocumentSource for the controller
+    def text_and_cursor(self) -> tuple[str, int]:
+        text = self.toPlainText()
+        return text, index_from_utf16(text, self.textCursor().position())
+
+    def line_around_cursor(self) -> tuple[str, str]:
+        cursor = self.textCursor()
+        line = cursor.block().text()
+        at = index_from_utf16(line, cursor.positionInBlock())
+        return line[:at], line[at:]
+
+    # ----------------------------------------------------------------- actions
+
+    def accept_all(self) -> bool:
+        return self._accept(self._ghost, "")
+
+    def accept_word(self) -> bool:
+        return self._accept(*split_word(self._ghost))
+
+    def accept_line(self) -> bool:
+        return self._accept(*split_line(self._ghost))
+
+    def dismiss(self) -> bool:
+        if not self._ghost:
+            return False
+        self._controller.dismiss()
+        return True
+
+    def _accept(self, part: str, rest: str) -> bool:
+        """Insert ``part`` of the ghost as one undo step; ``rest`` stays shown."""
+        if not self._ghost or not part:
+            return False
+        self._quiet += 1
+        try:
+            self._clear_layout()
+            cursor = self.textCursor()
+            cursor.beginEditBlock()
+            cursor.insertText(part)
+            cursor.endEditBlock()
+            self.setTextCursor(cursor)
+            self._revision = self.document().revision()
+        finally:
+            self._quiet -= 1
+        self._ghost = ""
+        self.ghostAccepted.emit(part)
+        if rest:
+            self._show_ghost(rest)
+        self._controller.ghost_consumed(part, rest)
+        return True
+
+    # ----------------------------------------------------------------- keys
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, mods = event.key(), event.modifiers()
+        alt = mods & Qt.KeyboardModifier.AltModifier
+        ctrl = mods & Qt.KeyboardModifier.ControlModifier
+        if alt and key == Qt.Key.Key_Backslash:
+            self._controller.trigger_now()
+            return
+        if alt and key in (Qt.Key.Key_BracketRight, Qt.Key.Key_BracketLeft):
+            self._controller.next_alternative(1 if key == Qt.Key.Key_BracketRight else -1)
+            return
+        if self._ghost:
+            if key == Qt.Key.Key_Tab and not mods and self.accept_all():
+                return
+            if key == Qt.Key.Key_Backtab and self.accept_line():
+                return
+            if key == Qt.Key.Key_Right and ctrl and self.accept_word():
+                return
+            if key == Qt.Key.Key_Escape and self.dismiss():
+                return
+            typed = event.text()
+            if typed and typed.isprintable() and not (ctrl or alt):
+                rest = type_through(self._ghost, typed)
+                if rest is not None:
+                    self._type_through(event, typed, rest)
+                    return
+        super().keyPressEvent(event)
+
+    def _type_through(self, event: QKeyEvent, typed: str, rest: str) -> None:
+        """Let Qt insert the typed character (normal typing and undo), keep the rest."""
+        self._quiet += 1
+        try:
+            self._clear_layout()
+            super().keyPressEvent(event)
+            self._revision = self.document().revision()
+        finally:
+            self._quiet -= 1
+        self._ghost = ""
+        if rest:
+            self._show_ghost(rest)
+        self._controller.ghost_consumed(typed, rest)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.dismiss()  # before Qt maps the click: the layout must not hold the ghost
+        super().mousePressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        if event.reason() != Qt.FocusReason.PopupFocusReason:
+            self.dismiss()
+        super().focusOutEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange) and self._ghost:
+            self._show_ghost(self._ghost)  # recolour / re-lay out
+
+    # ----------------------------------------------------------------- document events
+
+    def _on_contents_change(self, _position: int, removed: int, added: int) -> None:
+        if self._quiet:
+            return
+        revision = self.document().revision()
+        if revision == self._revision:
+            return  # a layout refresh (markContentsDirty), not an edit
+        self._revision = revision
+        if self._ghost:
+            self._quiet += 1
+            try:
+                self._clear_layout()
+            finally:
+                self._quiet -= 1
+            self._ghost = ""
+        if removed or added:
+            self._controller.text_edited()
+
+    def _on_cursor_moved(self) -> None:
+        if self._quiet or self.document().revision() != self._revision:
+            return  # the edit handler deals with it
+        if self._ghost:
+            self._controller.cursor_moved()
+
+    # ----------------------------------------------------------------- painting
+
+    def ghost_color(self) -> QColor:
+        """The text colour blended into the background: readable, clearly not text."""
+        palette = self.palette()
+        text = palette.color(QPalette.ColorRole.Text)
+        base = palette.color(QPalette.ColorRole.Base)
+        a = GHOST_OPACITY
+        return QColor.fromRgbF(
+            text.redF() * a + base.redF() * (1 - a),
+            text.greenF() * a + base.greenF() * (1 - a),
+            text.blueF() * a + base.blueF() * (1 - a),
+        )
+
+    def _show_ghost(self, text: str) -> None:
+        self._quiet += 1
+        try:
+            self._clear_layout()
+            self._ghost = text
+            if not text:
+                return
+            cursor = self.textCursor()
+            if cursor.hasSelection():
+                self._ghost = ""
+                return
+            block = cursor.block()
+            at = cursor.positionInBlock()
+            shown = text.replace("\r\n", "\n").replace("\n", LINE_SEPARATOR)
+            layout = block.layout()
+            layout.setPreeditArea(at, shown)
+            fmt = QTextCharFormat()
+            fmt.setForeground(self.ghost_color())
+            span = QTextLayout.FormatRange()
+            span.start, span.length, span.format = at, utf16_len(shown), fmt
+            layout.setFormats([span])
+            self._ghost_block = QTextBlock(block)
+            self.document().markContentsDirty(block.position(), block.length())
+            self.viewport().update()
+        finally:
+            self._quiet -= 1
+
+    def _clear_layout(self) -> None:
+        block, self._ghost_block = self._ghost_block, None
+        if block is None or not block.isValid():
+            return
+        layout = block.layout()
+        layout.setPreeditArea(-1, "")
+        layout.clearFormats()
+        self.document().markContentsDirty(block.position(), block.length())
+        self.viewport().update()
+
+    def word_count(self) -> int:
+        """Words of the document (the ghost is not part of it)."""
+        return len(self.toPlainText().split())

@@ -1,0 +1,452 @@
+"""The main window: menus, status bar, files and settings, wired to the editor.
+
+Decisions live elsewhere (the suggestion controller, the core's documents and settings);
+this file only connects them to widgets and to what the writer clicks.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.documents import (
+    DEFAULT_FORMAT,
+    DocumentError,
+    LoadedDocument,
+    TextFormat,
+    load_document,
+    save_document,
+)
+from app.core.paths import AppPaths
+from app.core.settings import (
+    AppSettings,
+    EditorSettings,
+    SettingsSaveError,
+    Theme,
+    save_settings,
+)
+from app.gui.editor import GhostTextEdit
+from app.gui.find_bar import FindBar
+from app.gui.suggestions import SuggestionController, SuggestionStats
+from app.gui.theme import apply_theme
+from app.gui.worker import LoadedModel, WorkerThread
+
+DOCUMENT_FILTER = "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
+MODEL_FILTER = "GGUF models (*.gguf);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    documentSaved = Signal(str)
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        settings: AppSettings,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__()
+        self.paths = paths
+        self.settings = settings
+        self.worker = WorkerThread()
+        self.controller = SuggestionController(self.worker, settings.suggestions, settings.sampling)
+        self.editor = GhostTextEdit(self.controller)
+        self.find_bar = FindBar(self.editor)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setObjectName("banner")
+        self.banner.setStyleSheet(
+            "#banner { background: #fff3cd; color: #664d03; padding: 6px; border-radius: 3px; }"
+        )
+        self.banner.hide()
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.editor, 1)
+        layout.addWidget(self.find_bar)
+        self.setCentralWidget(central)
+
+        self._path: Path | None = None
+        self._format: TextFormat = DEFAULT_FORMAT
+        self._closing = False
+        self._build_status_bar()
+        self._build_menus()
+        self._connect()
+        self._apply_editor_settings(settings.editor)
+        self._restore_geometry()
+        self._update_title()
+        self._word_timer = QTimer(self, singleShot=True, interval=250)
+        self._word_timer.timeout.connect(self._update_word_count)
+        self._update_word_count()
+        if warnings:
+            self.show_banner("Settings: " + " ".join(warnings))
+
+    # ----------------------------------------------------------------- construction
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.model_label = QLabel(self.tr("No model"))
+        self.latency_label = QLabel()
+        self.words_label = QLabel()
+        self.position_label = QLabel()
+        self.busy = QProgressBar(textVisible=False)
+        self.busy.setMaximumSize(80, 12)
+        self.busy.setRange(0, 0)
+        self.busy.hide()
+        bar.addWidget(self.model_label)
+        bar.addWidget(self.busy)
+        bar.addPermanentWidget(self.latency_label)
+        bar.addPermanentWidget(self.words_label)
+        bar.addPermanentWidget(self.position_label)
+
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        slot: object,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        *,
+        editor_key: bool = False,
+        checkable: bool = False,
+    ) -> QAction:
+        """A menu action. ``editor_key``: the editor handles the key itself (Tab, Esc...),
+        the menu only shows it, so the shortcut must not fire from the menu bar."""
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            if editor_key:
+                action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        std = QKeySequence.StandardKey
+        f = bar.addMenu(self.tr("&File"))
+        self._action(f, self.tr("&New"), self.new_document, std.New)
+        self._action(f, self.tr("&Open…"), self.open_dialog, std.Open)
+        self.recent_menu = f.addMenu(self.tr("Open &Recent"))
+        self._action(f, self.tr("&Save"), self.save, std.Save)
+        self._action(f, self.tr("Save &As…"), self.save_as, std.SaveAs)
+        self._action(f, self.tr("&Close"), self.new_document, std.Close)
+        f.addSeparator()
+        self._action(f, self.tr("Open &Model…"), self.open_model_dialog)
+        f.addSeparator()
+        self._action(f, self.tr("&Quit"), self.close, std.Quit)
+        self._rebuild_recent_menu()
+
+        e = bar.addMenu(self.tr("&Edit"))
+        ed = self.editor
+        self._action(e, self.tr("&Undo"), ed.undo, std.Undo)
+        self._action(e, self.tr("&Redo"), ed.redo, std.Redo)
+        e.addSeparator()
+        self._action(e, self.tr("Cu&t"), ed.cut, std.Cut)
+        self._action(e, self.tr("&Copy"), ed.copy, std.Copy)
+        self._action(e, self.tr("&Paste"), ed.paste, std.Paste)
+        e.addSeparator()
+        self._action(e, self.tr("&Find…"), lambda: self.find_bar.open(replace=False), std.Find)
+        self._action(e, self.tr("Find and &Replace…"), lambda: self.find_bar.open(replace=True),
+                     std.Replace)  # fmt: skip
+        self._action(e, self.tr("Select &All"), ed.selectAll, std.SelectAll)
+
+        s = bar.addMenu(self.tr("&Suggest"))
+        c = self.controller
+        self._action(s, self.tr("&Trigger Now"), c.trigger_now, "Alt+\\", editor_key=True)
+        self.auto_action = self._action(s, self.tr("&Auto-suggest"), self.set_auto_suggest,
+                                        checkable=True)  # fmt: skip
+        self.auto_action.setChecked(self.settings.suggestions.auto_suggest)
+        s.addSeparator()
+        self._action(s, self.tr("&Accept"), ed.accept_all, "Tab", editor_key=True)
+        self._action(s, self.tr("Accept &Word"), ed.accept_word, "Ctrl+Right", editor_key=True)
+        self._action(s, self.tr("Accept &Line"), ed.accept_line, "Shift+Tab", editor_key=True)
+        self._action(s, self.tr("&Next Alternative"), lambda: c.next_alternative(1), "Alt+]",
+                     editor_key=True)  # fmt: skip
+        self._action(s, self.tr("&Previous Alternative"), lambda: c.next_alternative(-1),
+                     "Alt+[", editor_key=True)  # fmt: skip
+        self._action(s, self.tr("&Dismiss"), ed.dismiss, "Esc", editor_key=True)
+
+        v = bar.addMenu(self.tr("&View"))
+        self._action(v, self.tr("Zoom &In"), lambda: self.zoom(1), std.ZoomIn)
+        self._action(v, self.tr("Zoom &Out"), lambda: self.zoom(-1), std.ZoomOut)
+        self._action(v, self.tr("&Reset Zoom"), lambda: self.zoom(None), "Ctrl+0")
+        v.addSeparator()
+        self.wrap_action = self._action(v, self.tr("Line &Wrap"), self.set_line_wrap,
+                                        checkable=True)  # fmt: skip
+        theme_menu = v.addMenu(self.tr("&Theme"))
+        self.theme_actions = {}
+        for theme, label in ((Theme.SYSTEM, self.tr("&System")), (Theme.LIGHT, self.tr("&Light")),
+                             (Theme.DARK, self.tr("&Dark"))):  # fmt: skip
+            act = self._action(theme_menu, label, lambda _=False, t=theme: self.set_theme(t),
+                               checkable=True)  # fmt: skip
+            self.theme_actions[theme] = act
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.errorChanged.connect(self.show_banner)
+        c.statsChanged.connect(self._show_stats)
+        c.busyChanged.connect(self.busy.setVisible)
+        c.modelLoading.connect(self._model_loading)
+        c.modelChanged.connect(self._model_changed)
+        self.editor.document().modificationChanged.connect(lambda _m: self._update_title())
+        self.editor.document().contentsChanged.connect(lambda: self._word_timer.start())
+        self.editor.cursorPositionChanged.connect(self._update_position)
+
+    # ----------------------------------------------------------------- status
+
+    def show_banner(self, message: str) -> None:
+        self.banner.setText(message)
+        self.banner.setVisible(bool(message))
+
+    def _model_loading(self, path: str) -> None:
+        self.model_label.setText(self.tr("Loading %s…") % Path(path).name)
+        self.busy.show()
+
+    def _model_changed(self, model: LoadedModel | None) -> None:
+        self.busy.hide()
+        if model is None:
+            self.model_label.setText(self.tr("No model: suggestions are off"))
+            return
+        info = model.info
+        self.model_label.setText(
+            f"{info.name} · {info.file_type} · {model.build.backend}"
+            + (f" ({model.n_gpu_layers} GPU layers)" if model.n_gpu_layers else "")
+        )
+        self.model_label.setToolTip(f"{info.path}\nloaded in {model.load_ms:.0f} ms")
+        self.settings = dataclasses.replace(self.settings, model_path=info.path)
+
+    def _show_stats(self, stats: SuggestionStats) -> None:
+        if stats.from_cache:
+            self.latency_label.setText(self.tr("from cache"))
+            return
+        shown = f"{stats.first_shown_ms:.0f} ms" if stats.first_shown_ms is not None else "–"
+        self.latency_label.setText(
+            self.tr("first shown %1 · %2 tok/s")
+            .replace("%1", shown)
+            .replace("%2", f"{stats.tokens_per_second:.1f}")
+        )
+
+    def _update_word_count(self) -> None:
+        self.words_label.setText(self.tr("%n word(s)", "", self.editor.word_count()))
+
+    def _update_position(self) -> None:
+        cursor = self.editor.textCursor()
+        self.position_label.setText(
+            self.tr("Ln %1, Col %2")
+            .replace("%1", str(cursor.blockNumber() + 1))
+            .replace("%2", str(cursor.positionInBlock() + 1))
+        )
+
+    def _update_title(self) -> None:
+        name = self._path.name if self._path else self.tr("Untitled")
+        self.setWindowTitle(f"{name}[*] — Ghostpen")
+        self.setWindowModified(self.editor.document().isModified())
+
+    # ----------------------------------------------------------------- model
+
+    def load_model(self, path: str | Path) -> None:
+        self.controller.load_model(str(path), self.settings.runtime)
+
+    def open_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open Model"), "", MODEL_FILTER)
+        if path:
+            self.load_model(path)
+
+    # ----------------------------------------------------------------- files
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def new_document(self) -> None:
+        if not self.maybe_save():
+            return
+        self.editor.setPlainText("")
+        self._path, self._format = None, DEFAULT_FORMAT
+        self.editor.document().setModified(False)
+        self._update_title()
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        start = str(self._path.parent) if self._path else ""
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open"), start, DOCUMENT_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path) -> bool:
+        """Load ``path`` into the editor; on failure the current text stays as it was."""
+        try:
+            doc: LoadedDocument = load_document(path)
+        except DocumentError as exc:
+            self.show_banner(str(exc))
+            return False
+        self.controller.dismiss()
+        self.editor.setPlainText(doc.text)
+        self._path, self._format = doc.path, doc.format
+        self.editor.document().setModified(False)
+        self.show_banner(doc.notice or "")
+        self._remember_recent(doc.path)
+        self._update_title()
+        return True
+
+    def save(self) -> bool:
+        if self._path is None:
+            return self.save_as()
+        return self._write(self._path)
+
+    def save_as(self) -> bool:
+        start = str(self._path) if self._path else ""
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save As"), start, DOCUMENT_FILTER)
+        return bool(path) and self.save_to(path)
+
+    def save_to(self, path: str | Path) -> bool:
+        """Save under a new name (the tests' and scripts' way around the dialog)."""
+        if self._write(Path(path)):
+            self._path = Path(path)
+            self._remember_recent(self._path)
+            self._update_title()
+            return True
+        return False
+
+    def _write(self, path: Path) -> bool:
+        try:
+            save_document(path, self.editor.toPlainText(), self._format)
+        except DocumentError as exc:
+            self.show_banner(self.tr("Not saved: %1").replace("%1", str(exc)))
+            return False
+        self.editor.document().setModified(False)
+        self.show_banner("")
+        self.statusBar().showMessage(self.tr("Saved %1").replace("%1", str(path)), 3000)
+        self.documentSaved.emit(str(path))
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask before discarding unsaved changes; False means the writer cancelled."""
+        if not self.editor.document().isModified():
+            return True
+        answer = QMessageBox.question(
+            self,
+            self.tr("Unsaved changes"),
+            self.tr("Save the changes to %1 first?").replace(
+                "%1", self._path.name if self._path else self.tr("Untitled")
+            ),
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _remember_recent(self, path: Path) -> None:
+        self.settings = self.settings.with_recent_file(path)
+        self._rebuild_recent_menu()
+        self.persist_settings()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for entry in self.settings.recent_files:
+            action = self.recent_menu.addAction(entry)
+            action.triggered.connect(lambda _=False, p=entry: self._open_recent(p))
+        self.recent_menu.setEnabled(bool(self.settings.recent_files))
+
+    def _open_recent(self, path: str) -> None:
+        if self.maybe_save():
+            self.open_file(path)
+
+    # ----------------------------------------------------------------- view & options
+
+    def set_auto_suggest(self, on: bool) -> None:
+        suggestions = dataclasses.replace(self.settings.suggestions, auto_suggest=bool(on))
+        self.settings = dataclasses.replace(self.settings, suggestions=suggestions)
+        self.controller.update_settings(suggestions)
+        self.auto_action.setChecked(bool(on))
+
+    def zoom(self, step: int | None) -> None:
+        current = self.settings.editor.zoom
+        target = 0 if step is None else max(-8, min(24, current + step))
+        self._set_editor(dataclasses.replace(self.settings.editor, zoom=target))
+
+    def set_line_wrap(self, on: bool) -> None:
+        self._set_editor(dataclasses.replace(self.settings.editor, line_wrap=bool(on)))
+
+    def set_theme(self, theme: Theme) -> None:
+        self._set_editor(dataclasses.replace(self.settings.editor, theme=theme))
+
+    def _set_editor(self, editor: EditorSettings) -> None:
+        self.settings = dataclasses.replace(self.settings, editor=editor)
+        self._apply_editor_settings(editor)
+
+    def _apply_editor_settings(self, editor: EditorSettings) -> None:
+        font = self.editor.font()
+        if editor.font_family:
+            font.setFamily(editor.font_family)
+        base = editor.font_size or QApplication.font().pointSizeF()
+        font.setPointSizeF(max(4.0, base * (1.1**editor.zoom)))
+        self.editor.setFont(font)
+        self.editor.setLineWrapMode(
+            QPlainTextEdit.LineWrapMode.WidgetWidth
+            if editor.line_wrap
+            else QPlainTextEdit.LineWrapMode.NoWrap
+        )
+        self.wrap_action.setChecked(editor.line_wrap)
+        for theme, action in self.theme_actions.items():
+            action.setChecked(theme is editor.theme)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, editor.theme)
+
+    # ----------------------------------------------------------------- persistence
+
+    def _restore_geometry(self) -> None:
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray(base64.b64decode(self.settings.window_geometry)))
+        else:
+            self.resize(900, 640)
+        if self.settings.window_state:
+            self.restoreState(QByteArray(base64.b64decode(self.settings.window_state)))
+
+    def persist_settings(self) -> None:
+        geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii")
+        state = base64.b64encode(bytes(self.saveState().data())).decode("ascii")
+        self.settings = dataclasses.replace(
+            self.settings, window_geometry=geometry, window_state=state
+        )
+        try:
+            save_settings(self.settings, self.paths.settings_file)
+        except SettingsSaveError as exc:
+            self.show_banner(str(exc))
+
+    def shutdown(self) -> bool:
+        """Stop suggestions and the engine thread; True when the thread has ended."""
+        self.controller.shutdown()
+        return self.worker.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closing and not self.maybe_save():
+            event.ignore()
+            return
+        self._closing = True
+        self.persist_settings()
+        self.shutdown()
+        event.accept()

@@ -1,0 +1,430 @@
+"""SuggestionController: when to ask the model, what to show, and what to drop.
+
+It sits between the editor (which tells it what the writer did) and the engine worker
+(which answers on its own thread). It never touches a widget: it asks a
+:class:`DocumentSource` for text and emits ``ghostChanged`` with what should be shown.
+
+- Every request gets an increasing id; a newer one supersedes (cancels) the one in
+  flight, and tokens or results carrying an old id are dropped, never painted.
+- Automatic requests wait for an adaptive debounce (the writer's typing rhythm) and are
+  skipped mid-word or when much text sits right of the cursor; a manual trigger is
+  immediate and skips those checks.
+- A cache of finished answers serves a prompt seen before at once, with no request.
+- Once the suggestion is a complete unit (word, phrase, sentence...), generation stops:
+  tokens past what can be shown are wasted work on a laptop CPU.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from app.core.engine import StopReason
+from app.core.postprocess import SuggestionMode, shape_suggestion, suggestion_complete
+from app.core.sampling import SamplingSettings
+from app.core.settings import RuntimeSettings, SuggestionSettings
+from app.core.suggestion_cache import SuggestionCache
+from app.core.typing_rhythm import TypingRhythm
+from app.gui.worker import (
+    CompletionRequest,
+    LoadedModel,
+    LoadRequest,
+    RequestDone,
+    WorkerThread,
+)
+
+#: Characters of text before the cursor sent with a request: generous for the token
+#: budget (GPT-2 averages about 4 characters per token), the worker trims to tokens.
+CHARS_PER_TOKEN_BOUND = 8
+SUFFIX_CHARS = 256
+
+
+class DocumentSource(Protocol):
+    """What the controller may ask of the document (the editor implements it)."""
+
+    def text_and_cursor(self) -> tuple[str, int]:
+        """The plain text and the cursor as a Python string index."""
+        ...
+
+    def line_around_cursor(self) -> tuple[str, str]:
+        """The cursor's line: (text before the cursor, text after it)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SuggestionStats:
+    """Latency of the last suggestion, from the moment its request was made."""
+
+    first_token_ms: float | None
+    first_shown_ms: float | None
+    total_ms: float
+    tokens: int
+    tokens_per_second: float
+    prompt_tokens_evaluated: int
+    from_cache: bool = False
+
+
+@dataclass
+class _Pending:
+    """The request in flight and what the writer did to its ghost meanwhile."""
+
+    id: int
+    prefix: str  # text before the cursor when the request was made (the window)
+    line_suffix: str
+    created: float
+    raw: str = ""
+    consumed: str = ""  # ghost text typed through or accepted since
+    first_token: float | None = None
+    first_shown: float | None = None
+    stopped_early: bool = False
+
+
+class SuggestionController(QObject):
+    ghostChanged = Signal(str)  # what the editor should show at the cursor ("" = nothing)
+    suggestionShown = Signal(str)  # a new suggestion became visible (test and bench seam)
+    statsChanged = Signal(object)  # SuggestionStats
+    busyChanged = Signal(bool)
+    errorChanged = Signal(str)  # "" when the error is resolved
+    modelLoading = Signal(str)
+    modelChanged = Signal(object)  # LoadedModel, or None when none is usable
+    enabledChanged = Signal(bool)
+
+    def __init__(
+        self,
+        worker: WorkerThread,
+        settings: SuggestionSettings | None = None,
+        sampling: SamplingSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self._worker = worker
+        self.settings = settings or SuggestionSettings()
+        self.sampling = sampling or SamplingSettings()
+        self._source: DocumentSource | None = None
+        self._rhythm = TypingRhythm(self.settings.debounce_ms)
+        self._cache = SuggestionCache()
+        self._next_id = 0
+        self._pending: _Pending | None = None
+        self._ghost = ""
+        self._shown_request = 0
+        self._alternatives: list[str] = []
+        self._alt_index = 0
+        self._alt_request = 0
+        self._alt_step = 1
+        self._model: LoadedModel | None = None
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.timeout.connect(self._fire)
+
+        w = worker.worker
+        w.token.connect(self._on_token)
+        w.finished.connect(self._on_finished)
+        w.failed.connect(self._on_failed)
+        w.alternatives.connect(self._on_alternatives)
+        w.model_loading.connect(self.modelLoading)
+        w.model_loaded.connect(self._on_model_loaded)
+        w.model_failed.connect(self._on_model_failed)
+
+    # ----------------------------------------------------------------- state
+
+    def attach(self, source: DocumentSource) -> None:
+        self._source = source
+
+    @property
+    def model(self) -> LoadedModel | None:
+        return self._model
+
+    @property
+    def enabled(self) -> bool:
+        """Suggestions need a working model; a failed load disables them."""
+        return self._model is not None
+
+    @property
+    def ghost(self) -> str:
+        return self._ghost
+
+    @property
+    def mode(self) -> SuggestionMode:
+        return SuggestionMode(self.settings.mode)
+
+    def update_settings(
+        self, settings: SuggestionSettings, sampling: SamplingSettings | None = None
+    ) -> None:
+        """New settings apply to the next request; cached answers may no longer fit."""
+        self.settings = settings
+        if sampling is not None:
+            self.sampling = sampling
+        self._rhythm.base_ms = settings.debounce_ms
+        self._cache.clear()
+
+    def load_model(self, path: str, runtime: RuntimeSettings | None = None) -> None:
+        runtime = runtime or RuntimeSettings()
+        self._cancel_all()
+        self._cache.clear()
+        self._worker.commands.load.emit(
+            LoadRequest(path, runtime.n_ctx, runtime.n_threads, runtime.n_gpu_layers)
+        )
+
+    # ----------------------------------------------------------------- what the writer did
+
+    def text_edited(self) -> None:
+        """The writer changed the text: the ghost is gone; maybe ask again after a pause."""
+        self._rhythm.keystroke(time.monotonic() * 1000.0)
+        self._cancel_all()
+        self._set_ghost("")
+        if not (self.enabled and self.settings.auto_suggest and self._auto_allowed()):
+            return
+        if self._serve_from_cache():
+            return
+        self._debounce.start(self._rhythm.delay_ms())
+
+    def cursor_moved(self) -> None:
+        """The cursor moved without an edit: the ghost no longer belongs there."""
+        self.dismiss()
+
+    def dismiss(self) -> None:
+        self._cancel_all()
+        self._set_ghost("")
+
+    def ghost_consumed(self, consumed: str, remainder: str) -> None:
+        """The writer typed or accepted the start of the ghost; ``remainder`` stays shown.
+
+        No new request: the rest of the same answer is still right (type-through).
+        """
+        self._ghost = remainder
+        if self._pending is not None:
+            self._pending.consumed += consumed
+        if self._alternatives:
+            self._alternatives = []
+        if not remainder:
+            self.text_edited()
+
+    def trigger_now(self) -> None:
+        """Alt+\\: ask at once, whatever the position and the auto-suggest setting."""
+        if not self.enabled:
+            self.errorChanged.emit(self._disabled_reason())
+            return
+        self._cancel_all()
+        self._set_ghost("")
+        self._fire()
+
+    def next_alternative(self, step: int = 1) -> None:
+        """Cycle among alternative suggestions; they are computed on first demand."""
+        if not self._ghost or not self.enabled:
+            return
+        if self._alternatives:
+            self._alt_index = (self._alt_index + step) % len(self._alternatives)
+            self._show(self._alternatives[self._alt_index], new=True)
+            return
+        if self._alt_request or self._source is None:
+            return  # already being computed
+        text, cursor = self._source.text_and_cursor()
+        request = self._request(text, cursor, n_alternatives=self.settings.n_alternatives)
+        self._alt_request = request.id
+        self._alt_step = step
+        self.busyChanged.emit(True)
+        self._worker.commands.complete.emit(request)
+
+    def shutdown(self) -> None:
+        self._debounce.stop()
+        self._cancel_all()
+
+    # ----------------------------------------------------------------- requests
+
+    def _auto_allowed(self) -> bool:
+        """llama.vim's rules: not inside a word, not with much text right of the cursor."""
+        if self._source is None:
+            return False
+        before, after = self._source.line_around_cursor()
+        if before[-1:].isalnum() and after[:1].isalnum():
+            return False
+        return len(after.strip()) <= self.settings.max_line_suffix
+
+    def _window(self, text: str, cursor: int) -> tuple[str, int]:
+        start = max(0, cursor - self.settings.context_tokens * CHARS_PER_TOKEN_BOUND)
+        return text[start : cursor + SUFFIX_CHARS], cursor - start
+
+    def _request(self, text: str, cursor: int, n_alternatives: int = 1) -> CompletionRequest:
+        window, at = self._window(text, cursor)
+        self._next_id += 1
+        self._worker.worker.supersede(self._next_id)
+        return CompletionRequest(
+            id=self._next_id,
+            text=window,
+            cursor=at,
+            sampling=self.sampling.with_changes(max_tokens=self.settings.max_tokens),
+            context_tokens=self.settings.context_tokens,
+            n_alternatives=n_alternatives,
+        )
+
+    def _cache_key(self, line_suffix: str) -> str:
+        return f"{self.settings.mode}|{self.settings.max_tokens}|{self.sampling!r}|{line_suffix}"
+
+    def _serve_from_cache(self) -> bool:
+        if self._source is None:
+            return False
+        text, cursor = self._source.text_and_cursor()
+        window, at = self._window(text, cursor)
+        _before, after = self._source.line_around_cursor()
+        raw = self._cache.lookup(window[:at], self._cache_key(after))
+        if raw is None:
+            return False
+        shaped = shape_suggestion(raw, self.mode, prefix=window[:at], suffix=after)
+        if not shaped:
+            return False
+        self._next_id += 1
+        self._shown_request = self._next_id
+        self._show(shaped, new=True)
+        self.statsChanged.emit(SuggestionStats(0.0, 0.0, 0.0, 0, 0.0, 0, from_cache=True))
+        return True
+
+    @Slot()
+    def _fire(self) -> None:
+        if self._source is None or not self.enabled:
+            return
+        text, cursor = self._source.text_and_cursor()
+        _before, after = self._source.line_around_cursor()
+        request = self._request(text, cursor)
+        self._pending = _Pending(
+            id=request.id,
+            prefix=request.text[: request.cursor],
+            line_suffix=after,
+            created=request.created,
+        )
+        self.busyChanged.emit(True)
+        self._worker.commands.complete.emit(request)
+
+    def _cancel_all(self) -> None:
+        """Drop the debounce, the request in flight and alternatives being computed."""
+        self._debounce.stop()
+        if self._pending is not None or self._alt_request:
+            self._next_id += 1
+            self._worker.worker.supersede(self._next_id)
+            self._pending = None
+            self._alt_request = 0
+            self.busyChanged.emit(False)
+        self._alternatives = []
+        self._alt_index = 0
+
+    # ----------------------------------------------------------------- answers
+
+    @Slot(int, str)
+    def _on_token(self, request_id: int, piece: str) -> None:
+        p = self._pending
+        if p is None or request_id != p.id:
+            return  # stale: a newer request exists
+        if p.first_token is None:
+            p.first_token = time.perf_counter()
+        p.raw += piece
+        self._refresh(p)
+        if not p.stopped_early and suggestion_complete(p.raw, self.mode, prefix=p.prefix):
+            p.stopped_early = True
+            self._worker.worker.stop_request(p.id)
+
+    def _refresh(self, p: _Pending) -> None:
+        shaped = shape_suggestion(p.raw, self.mode, prefix=p.prefix, suffix=p.line_suffix)
+        if p.consumed:
+            if not shaped.startswith(p.consumed):
+                return
+            shaped = shaped[len(p.consumed) :]
+        if shaped and shaped != self._ghost:
+            new = self._shown_request != p.id
+            self._shown_request = p.id
+            if p.first_shown is None:
+                p.first_shown = time.perf_counter()
+            self._show(shaped, new=new)
+
+    @Slot(object)
+    def _on_finished(self, done: RequestDone) -> None:
+        p = self._pending
+        if p is None or done.id != p.id:
+            return
+        self._pending = None
+        self.busyChanged.emit(False)
+        completion = done.completion
+        if completion.stop_reason is StopReason.CANCELLED and not p.stopped_early:
+            return
+        self._refresh(p)
+        self._cache.store(p.prefix, self._cache_key(p.line_suffix), p.raw)
+        now = time.perf_counter()
+        t = completion.timings
+        self.statsChanged.emit(
+            SuggestionStats(
+                first_token_ms=_ms(p.first_token, p.created),
+                first_shown_ms=_ms(p.first_shown, p.created),
+                total_ms=(now - p.created) * 1000.0,
+                tokens=t.generated_tokens,
+                tokens_per_second=t.tokens_per_second,
+                prompt_tokens_evaluated=t.prompt_tokens_evaluated,
+            )
+        )
+
+    @Slot(int, object)
+    def _on_alternatives(self, request_id: int, texts: list[str]) -> None:
+        if request_id != self._alt_request:
+            return
+        self._alt_request = 0
+        self.busyChanged.emit(False)
+        source = self._source
+        if source is None or not self._ghost:
+            return
+        text, cursor = source.text_and_cursor()
+        prefix = text[:cursor]
+        _before, after = source.line_around_cursor()
+        options = [self._ghost]
+        for raw in texts:
+            shaped = shape_suggestion(raw, self.mode, prefix=prefix, suffix=after)
+            if shaped and shaped not in options:
+                options.append(shaped)
+        self._alternatives = options
+        self._alt_index = 0
+        if len(options) > 1:
+            self.next_alternative(self._alt_step)
+
+    @Slot(int, str)
+    def _on_failed(self, request_id: int, message: str) -> None:
+        if (self._pending is not None and request_id == self._pending.id) or (
+            request_id == self._alt_request
+        ):
+            self._pending = None
+            self._alt_request = 0
+            self.busyChanged.emit(False)
+            self.errorChanged.emit(f"Suggestion failed: {message}")
+
+    @Slot(object)
+    def _on_model_loaded(self, model: LoadedModel) -> None:
+        self._model = model
+        self._cache.clear()
+        self.errorChanged.emit("")
+        self.modelChanged.emit(model)
+        self.enabledChanged.emit(True)
+
+    @Slot(str)
+    def _on_model_failed(self, message: str) -> None:
+        self._model = None
+        self._cancel_all()
+        self._set_ghost("")
+        self.modelChanged.emit(None)
+        self.enabledChanged.emit(False)
+        self.errorChanged.emit(f"Suggestions are off: {message}")
+
+    def _disabled_reason(self) -> str:
+        return "No model is loaded: open a GGUF model to get suggestions."
+
+    # ----------------------------------------------------------------- showing
+
+    def _show(self, text: str, *, new: bool) -> None:
+        self._set_ghost(text)
+        if new and text:
+            self.suggestionShown.emit(text)
+
+    def _set_ghost(self, text: str) -> None:
+        if text != self._ghost:
+            self._ghost = text
+            self.ghostChanged.emit(text)
+
+
+def _ms(end: float | None, start: float) -> float | None:
+    return None if end is None else (end - start) * 1000.0

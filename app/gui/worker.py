@@ -1,0 +1,229 @@
+"""The engine's thread: an ``EngineWorker`` QObject living on its own QThread.
+
+Only this thread touches llama.cpp (its contexts are not thread-safe), and the GUI thread
+never waits for it. Requests arrive as queued signals; results leave as signals carrying
+the request id, so the GUI can drop anything stale.
+
+Cancellation cannot wait for the queue: while a request runs, the worker's event loop is
+busy inside llama.cpp. So :meth:`EngineWorker.supersede` is a plain thread-safe method the
+GUI thread calls directly; it stops the running call through the engine's cancel flag.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.core.context import build_prompt
+from app.core.engine import Completion, Engine, EngineError
+from app.core.gguf_info import ModelFileError, ModelInfo
+from app.core.llama_runtime import BuildInfo, build_info
+from app.core.sampling import SamplingSettings
+
+#: Every thread started here, so tests (and shutdown) can check none is left running.
+LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    path: str
+    n_ctx: int | None = None
+    n_threads: int | None = None
+    n_gpu_layers: int = 0
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """Text around the cursor; the worker builds the prompt with the model's tokenizer."""
+
+    id: int
+    text: str
+    cursor: int
+    sampling: SamplingSettings
+    context_tokens: int = 384
+    n_alternatives: int = 1  # more than one: sample that many different continuations
+    created: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    info: ModelInfo
+    build: BuildInfo
+    n_ctx: int
+    n_threads: int
+    n_gpu_layers: int
+    load_ms: float
+
+
+@dataclass(frozen=True)
+class RequestDone:
+    id: int
+    completion: Completion
+    started_after_ms: float  # from request creation to the worker picking it up
+
+
+class EngineWorker(QObject):
+    model_loading = Signal(str)
+    model_loaded = Signal(object)  # LoadedModel
+    model_failed = Signal(str)
+    token = Signal(int, str)  # request id, text piece
+    finished = Signal(object)  # RequestDone
+    alternatives = Signal(int, object)  # request id, list[str] of raw continuations
+    failed = Signal(int, str)  # request id, message
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+        self._latest = 0  # newest request id the GUI has issued
+        self._running: int | None = None  # id of the request inside the engine
+
+    # -------------------------------------------------------------- any thread
+
+    def supersede(self, request_id: int) -> None:
+        """Every request older than ``request_id`` is stale: skip or stop it. Thread-safe."""
+        with self._lock:
+            self._latest = max(self._latest, request_id)
+            stop = self._running is not None and self._running < self._latest
+            engine = self._engine
+        if stop and engine is not None:
+            engine.cancel()
+
+    def stop_request(self, request_id: int) -> None:
+        """Stop one running request (it has produced enough). Thread-safe."""
+        with self._lock:
+            stop = self._running == request_id
+            engine = self._engine
+        if stop and engine is not None:
+            engine.cancel()
+
+    # -------------------------------------------------------------- worker thread
+
+    @Slot(object)
+    def load(self, request: LoadRequest) -> None:
+        self.model_loading.emit(request.path)
+        started = time.perf_counter()
+        self._close_engine()
+        try:
+            engine = Engine(
+                request.path,
+                n_ctx=request.n_ctx,
+                n_threads=request.n_threads,
+                n_gpu_layers=request.n_gpu_layers,
+            )
+        except (ModelFileError, EngineError, OSError) as exc:
+            self.model_failed.emit(str(exc))
+            return
+        except Exception as exc:  # never let a loader bug kill the thread silently
+            self.model_failed.emit(f"{request.path}: unexpected error while loading: {exc}")
+            return
+        with self._lock:
+            self._engine = engine
+        self.model_loaded.emit(
+            LoadedModel(
+                info=engine.info,
+                build=build_info(),
+                n_ctx=engine.n_ctx,
+                n_threads=engine.n_threads,
+                n_gpu_layers=engine.n_gpu_layers,
+                load_ms=(time.perf_counter() - started) * 1000.0,
+            )
+        )
+
+    @Slot(object)
+    def complete(self, request: CompletionRequest) -> None:
+        engine = self._engine
+        with self._lock:
+            if request.id < self._latest or engine is None:
+                if engine is None:
+                    self.failed.emit(request.id, "no model is loaded")
+                return  # stale: a newer request exists
+            self._running = request.id
+        picked_up_ms = (time.perf_counter() - request.created) * 1000.0
+        try:
+            context = build_prompt(
+                request.text,
+                request.cursor,
+                engine.count_tokens,
+                budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
+            )
+            if request.n_alternatives > 1:
+                self._alternatives(engine, request, context.prefix)
+                return
+            result = engine.complete(
+                context.prefix,
+                request.sampling,
+                on_text=lambda piece: self.token.emit(request.id, piece),
+            )
+            self.finished.emit(RequestDone(request.id, result, picked_up_ms))
+        except (EngineError, ValueError) as exc:
+            self.failed.emit(request.id, str(exc))
+        except Exception as exc:  # a bug must reach the user, not end the thread
+            self.failed.emit(request.id, f"unexpected error: {exc!r}")
+        finally:
+            with self._lock:
+                self._running = None
+
+    def _alternatives(self, engine: Engine, request: CompletionRequest, prompt: str) -> None:
+        """Different samples of the same prompt (a greedy setting would repeat itself)."""
+        base = request.sampling
+        if base.temperature < 0.5:
+            base = base.with_changes(temperature=0.8)
+        seed0 = base.seed if base.seed is not None else int(time.time_ns() % (2**31))
+        texts: list[str] = []
+        for i in range(request.n_alternatives):
+            result = engine.complete(prompt, base.with_changes(seed=(seed0 + 7919 * i) % 2**31))
+            if result.stop_reason.value == "cancelled":
+                return
+            texts.append(result.text)
+        self.alternatives.emit(request.id, texts)
+
+    @Slot()
+    def shutdown_and_quit(self) -> None:
+        """Close the engine on the thread that owns it, then end this thread's loop."""
+        self._close_engine()
+        thread = self.thread()
+        if thread is not None:
+            thread.quit()
+
+    def _close_engine(self) -> None:
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
+
+
+class _Commands(QObject):
+    """Lives on the GUI thread; its signals reach the worker as queued calls."""
+
+    load = Signal(object)
+    complete = Signal(object)
+    shutdown = Signal()
+
+
+class WorkerThread:
+    """Starts an EngineWorker on its own QThread and stops both cleanly."""
+
+    def __init__(self) -> None:
+        self.thread = QThread()
+        self.thread.setObjectName("ghostpen-engine")
+        self.worker = EngineWorker()
+        self.worker.moveToThread(self.thread)
+        self.commands = _Commands()
+        self.commands.load.connect(self.worker.load)
+        self.commands.complete.connect(self.worker.complete)
+        self.commands.shutdown.connect(self.worker.shutdown_and_quit)
+        self.thread.start()
+        LIVE_THREADS.add(self.thread)
+
+    def stop(self, timeout_ms: int = 30_000) -> bool:
+        """Stop what runs, close the engine on its own thread, and join the thread."""
+        if not self.thread.isRunning():
+            return True
+        self.worker.supersede(1 << 62)
+        self.commands.shutdown.emit()
+        return bool(self.thread.wait(timeout_ms))
