@@ -8,6 +8,8 @@ file produced by the code under test.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,25 @@ def _build(root: Path, name: str, outtypes: tuple[str, ...], **shape: Any) -> Te
     folder = write_gpt2_checkpoint(root / name, **shape)
     files = {t: convert_checkpoint(folder, root / f"{name}-{t}.gguf", t) for t in outtypes}
     return TestModel(folder, files)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settings, models and journals of a test never touch the real user folders."""
+    monkeypatch.setenv("GHOSTPEN_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_left_running() -> Iterator[None]:
+    """A test that leaves an engine QThread running fails (napari's habit)."""
+    yield
+    if "app.gui.worker" in sys.modules:
+        from app.gui.worker import LIVE_THREADS
+
+        running = [t.objectName() for t in LIVE_THREADS if t.isRunning()]
+        assert not running, f"QThread(s) still running after the test: {running}"
 
 
 @pytest.fixture(scope="session")

@@ -131,7 +131,9 @@ def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     assert proc.returncode == 2 and "usage:" in proc.stderr
 
 
-def test_no_command_prints_help_and_version() -> None:
-    proc = ghostpen()
+def test_help_lists_the_commands_and_version() -> None:
+    proc = ghostpen("--help")
     assert proc.returncode == 0 and "complete" in proc.stdout and "quantize" in proc.stdout
     assert ghostpen("--version").stdout.startswith("ghostpen ")
+    gui_help = ghostpen("gui", "--help")
+    assert gui_help.returncode == 0 and "--model" in gui_help.stdout

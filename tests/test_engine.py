@@ -249,3 +249,12 @@ def test_closed_engine_refuses_work(tiny_model: TestModel) -> None:
     eng.close()
     with pytest.raises(EngineError, match="closed"):
         eng.complete("Hello")
+
+
+def test_branches_start_from_the_next_likeliest_tokens(tiny_model: TestModel) -> None:
+    with Engine(tiny_model["q8_0"], logits_all=True) as eng:
+        tokens = eng.tokenize(STORY)
+        ranked = eng.logits(tokens)[-1].argsort()[::-1]
+        settings = GREEDY.with_changes(max_tokens=5)
+        firsts = [eng.complete(STORY, settings, branch=b).token_ids[0] for b in range(4)]
+    assert firsts == [int(t) for t in ranked[:4]]

@@ -286,15 +286,20 @@ class Engine:
         *,
         on_text: TextCallback | None = None,
         cancel: threading.Event | None = None,
+        branch: int = 0,
     ) -> Completion:
         """Continue ``prompt``; ``on_text`` receives each new piece of text as it is ready.
 
         Pieces never end inside a UTF-8 character and never contain the start of a stop
         string that has not been decided yet. ``cancel`` (or :meth:`cancel`) stops it.
         An empty prompt starts a new document (GPT-2's ``<|endoftext|>``).
+
+        ``branch`` > 0 starts from the branch-th likeliest first token instead of a
+        sampled one: alternatives that are guaranteed to differ, even where a small
+        model's distribution is so peaked that sampling would repeat itself.
         """
         tokens = self.tokenize(prompt) or [self._eos]
-        return self.complete_tokens(tokens, settings, on_text=on_text, cancel=cancel)
+        return self.complete_tokens(tokens, settings, on_text=on_text, cancel=cancel, branch=branch)
 
     def complete_tokens(
         self,
@@ -303,15 +308,22 @@ class Engine:
         *,
         on_text: TextCallback | None = None,
         cancel: threading.Event | None = None,
+        branch: int = 0,
     ) -> Completion:
         """:meth:`complete` for a prompt that is already tokenized."""
         if not tokens:
             raise EngineError("the prompt has no tokens")
+        if branch < 0:
+            raise EngineError(f"branch must be 0 or more, got {branch}")
         with self._exclusive(cancel):
-            return self._complete(list(tokens), settings or SamplingSettings(), on_text)
+            return self._complete(list(tokens), settings or SamplingSettings(), on_text, branch)
 
     def _complete(
-        self, tokens: list[int], settings: SamplingSettings, on_text: TextCallback | None
+        self,
+        tokens: list[int],
+        settings: SamplingSettings,
+        on_text: TextCallback | None,
+        branch: int = 0,
     ) -> Completion:
         started = time.perf_counter()
         max_new = min(settings.max_tokens, self.n_ctx - 1)
@@ -339,7 +351,11 @@ class Engine:
             while len(generated) < max_new:
                 if self._cancel is not None and self._cancel.is_set():
                     raise _Cancelled
-                token = sampler.sample(self._llm)
+                if branch and not generated:
+                    token = self._ranked_token(branch)
+                    sampler.accept(token)
+                else:
+                    token = sampler.sample(self._llm)
                 if first_token_ms is None:
                     first_token_ms = (time.perf_counter() - started) * 1000.0
                 if llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token):
@@ -381,6 +397,14 @@ class Engine:
             seed=seed,
             prompt_truncated=truncated,
         )
+
+    def _ranked_token(self, rank: int) -> int:
+        """The rank-th likeliest next token (0 = the most likely)."""
+        ptr = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
+        logits = np.ctypeslib.as_array(ptr, shape=(self._llm.n_vocab(),))
+        rank = min(rank, logits.size - 1)
+        top = np.argpartition(-logits, rank)[: rank + 1]
+        return int(top[np.argsort(-logits[top], kind="stable")][rank])
 
     def _eval(self, batch: Sequence[int]) -> None:
         """Evaluate one batch; big batches can be aborted from inside llama.cpp.
@@ -461,6 +485,10 @@ class _SamplerChain:
         if self._penalised:
             for token in tokens[-self._window :]:
                 llama_cpp.llama_sampler_accept(self.chain, int(token))
+
+    def accept(self, token: int) -> None:
+        """Record a token chosen outside the chain (penalties must still see it)."""
+        llama_cpp.llama_sampler_accept(self.chain, int(token))
 
     def sample(self, llm: llama_cpp.Llama) -> int:
         # llama_sampler_sample also accepts the token into the chain (penalty history).

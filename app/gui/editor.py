@@ -186,7 +186,7 @@ class GhostTextEdit(QPlainTextEdit):
 
     def _on_cursor_moved(self) -> None:
         if self._quiet or self.document().revision() != self._revision:
-            return  # the edit handler deals with it
+            return  # an edit: the contents handler deals with it
         if self._ghost:
             self._controller.cursor_moved()
 

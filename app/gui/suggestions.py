@@ -117,6 +117,9 @@ class SuggestionController(QObject):
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.timeout.connect(self._fire)
+        self._after_edit = QTimer(self)
+        self._after_edit.setSingleShot(True)
+        self._after_edit.timeout.connect(self._edit_settled)
 
         w = worker.worker
         w.token.connect(self._on_token)
@@ -146,6 +149,20 @@ class SuggestionController(QObject):
         return self._ghost
 
     @property
+    def idle(self) -> bool:
+        """No debounce pending and nothing in flight: no request will come by itself."""
+        timers = self._debounce.isActive() or self._after_edit.isActive()
+        return not timers and self._pending is None and not self._alt_request
+
+    @property
+    def alternatives(self) -> tuple[str, ...]:
+        return tuple(self._alternatives)
+
+    @property
+    def shown_request_id(self) -> int:
+        return self._shown_request
+
+    @property
     def mode(self) -> SuggestionMode:
         return SuggestionMode(self.settings.mode)
 
@@ -170,13 +187,20 @@ class SuggestionController(QObject):
     # ----------------------------------------------------------------- what the writer did
 
     def text_edited(self) -> None:
-        """The writer changed the text: the ghost is gone; maybe ask again after a pause."""
+        """The writer changed the text: the ghost is gone; maybe ask again after a pause.
+
+        Qt reports the change before it moves the cursor, so what to do next is decided
+        one event-loop turn later, when the text and the cursor agree.
+        """
         self._rhythm.keystroke(time.monotonic() * 1000.0)
         self._cancel_all()
         self._set_ghost("")
-        if not (self.enabled and self.settings.auto_suggest and self._auto_allowed()):
-            return
-        if self._serve_from_cache():
+        if self.enabled and self.settings.auto_suggest:
+            self._after_edit.start(0)
+
+    @Slot()
+    def _edit_settled(self) -> None:
+        if not self._auto_allowed() or self._serve_from_cache():
             return
         self._debounce.start(self._rhythm.delay_ms())
 
@@ -228,7 +252,6 @@ class SuggestionController(QObject):
         self._worker.commands.complete.emit(request)
 
     def shutdown(self) -> None:
-        self._debounce.stop()
         self._cancel_all()
 
     # ----------------------------------------------------------------- requests
@@ -299,6 +322,7 @@ class SuggestionController(QObject):
     def _cancel_all(self) -> None:
         """Drop the debounce, the request in flight and alternatives being computed."""
         self._debounce.stop()
+        self._after_edit.stop()
         if self._pending is not None or self._alt_request:
             self._next_id += 1
             self._worker.worker.supersede(self._next_id)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.core.context import build_prompt
-from app.core.engine import Completion, Engine, EngineError
+from app.core.engine import Completion, Engine, EngineError, StopReason
 from app.core.gguf_info import ModelFileError, ModelInfo
 from app.core.llama_runtime import BuildInfo, build_info
 from app.core.sampling import SamplingSettings
@@ -169,15 +169,11 @@ class EngineWorker(QObject):
                 self._running = None
 
     def _alternatives(self, engine: Engine, request: CompletionRequest, prompt: str) -> None:
-        """Different samples of the same prompt (a greedy setting would repeat itself)."""
-        base = request.sampling
-        if base.temperature < 0.5:
-            base = base.with_changes(temperature=0.8)
-        seed0 = base.seed if base.seed is not None else int(time.time_ns() % (2**31))
+        """Continuations that start from the 2nd, 3rd... likeliest next token."""
         texts: list[str] = []
-        for i in range(request.n_alternatives):
-            result = engine.complete(prompt, base.with_changes(seed=(seed0 + 7919 * i) % 2**31))
-            if result.stop_reason.value == "cancelled":
+        for branch in range(1, request.n_alternatives + 1):
+            result = engine.complete(prompt, request.sampling, branch=branch)
+            if result.stop_reason is StopReason.CANCELLED:
                 return
             texts.append(result.text)
         self.alternatives.emit(request.id, texts)

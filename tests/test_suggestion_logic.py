@@ -1,0 +1,96 @@
+"""Pure suggestion logic: partial accepts, type-through, typing rhythm, cache, positions."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.core.ghost import split_line, split_word, type_through
+from app.core.suggestion_cache import SuggestionCache
+from app.core.textpos import index_from_utf16, utf16_len
+from app.core.typing_rhythm import MAX_DELAY_MS, TypingRhythm
+
+
+@pytest.mark.parametrize(
+    ("ghost", "word", "rest"),
+    [
+        (" the quick brown", " the", " quick brown"),
+        ("ing, and more", "ing,", " and more"),
+        ("\n\nNew paragraph", "\n\nNew", " paragraph"),
+        ("   ", "   ", ""),
+        ("end.", "end.", ""),
+    ],
+)
+def test_split_word(ghost: str, word: str, rest: str) -> None:
+    assert split_word(ghost) == (word, rest)
+
+
+@pytest.mark.parametrize(
+    ("ghost", "line", "rest"),
+    [
+        (" and then\nthe next", " and then", "\nthe next"),
+        ("\nsecond line\nthird", "\nsecond line", "\nthird"),
+        ("no break", "no break", ""),
+    ],
+)
+def test_split_line(ghost: str, line: str, rest: str) -> None:
+    assert split_line(ghost) == (line, rest)
+
+
+@given(st.text(max_size=40))
+def test_partial_accepts_always_progress_and_reassemble(ghost: str) -> None:
+    for split in (split_word, split_line):
+        head, rest = split(ghost)
+        assert head + rest == ghost
+        assert head or not ghost
+
+
+def test_type_through() -> None:
+    assert type_through(" dove dove", " ") == "dove dove"
+    assert type_through(" dove dove", " d") == "ove dove"
+    assert type_through(" dove", " dove") == ""
+    assert type_through(" dove", "x") is None
+    assert type_through(" dove", "") is None
+
+
+def test_rhythm_follows_the_typist_within_bounds() -> None:
+    rhythm = TypingRhythm(base_ms=100)
+    assert rhythm.delay_ms() == 100  # nothing known yet: the base
+    t = 0.0
+    for _ in range(20):  # a slow, steady typist: 250 ms between keys
+        t += 250
+        rhythm.keystroke(t)
+    assert rhythm.delay_ms() == round(1.3 * 250)
+    for _ in range(30):  # speeds up to 60 ms: the delay falls back to the base
+        t += 60
+        rhythm.keystroke(t)
+    assert rhythm.delay_ms() == 100
+    t += 5000  # a long pause is not part of the rhythm
+    rhythm.keystroke(t)
+    assert rhythm.delay_ms() == 100
+    for _ in range(30):
+        t += 900
+        rhythm.keystroke(t)
+    assert rhythm.delay_ms() == MAX_DELAY_MS
+
+
+def test_cache_serves_exact_and_typed_into_prefixes() -> None:
+    cache = SuggestionCache(capacity=2)
+    cache.store("The cat", "k", " sat on the mat")
+    assert cache.lookup("The cat", "k") == " sat on the mat"
+    assert cache.lookup("The cat sat", "k") == " on the mat"  # typed the prediction
+    assert cache.lookup("The cat sat on the mat", "k") is None  # nothing left to offer
+    assert cache.lookup("The cat ran", "k") is None  # diverged
+    assert cache.lookup("The cat", "other settings") is None
+    cache.store("A", "k", " b")
+    cache.store("C", "k", " d")  # evicts the least recently used
+    assert len(cache) == 2 and cache.lookup("A", "k") == " b"
+
+
+def test_utf16_positions() -> None:
+    text = "a😀b\nc"
+    assert utf16_len(text) == 6
+    assert [index_from_utf16(text, p) for p in range(7)] == [0, 1, 1, 2, 3, 4, 5][:7]
+    assert index_from_utf16("plain", 3) == 3
+    assert index_from_utf16("plain", 99) == 5
