@@ -107,6 +107,11 @@ def _unknown_arch(src: Path, tmp: Path) -> Path:
     return rewrite_gguf(src, tmp / "arch.gguf", set_strings={"general.architecture": "mamba-9000"})
 
 
+def _gemma_label(src: Path, tmp: Path) -> Path:
+    """A GPT-2 file that claims to be Gemma 3: Gemma's own required keys are checked."""
+    return rewrite_gguf(src, tmp / "gemma.gguf", set_strings={"general.architecture": "gemma3"})
+
+
 CASES: dict[str, tuple[Maker, str]] = {
     "not a GGUF": (_not_gguf, "not a GGUF file"),
     "empty": (_empty, "file is empty"),
@@ -128,6 +133,7 @@ CASES: dict[str, tuple[Maker, str]] = {
     "missing tokenizer merges": (_missing_tokenizer, "tokenizer.ggml.merges"),
     "missing tensor": (_missing_tensor, "missing required tensor(s) for gpt2: blk.1.ffn_up"),
     "unsupported architecture": (_unknown_arch, "unsupported architecture 'mamba-9000'"),
+    "wrong architecture label": (_gemma_label, "missing required key(s) for gemma3"),
 }
 
 

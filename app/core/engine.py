@@ -37,6 +37,9 @@ from app.core.postprocess import complete_utf8, find_stop, partial_stop_length
 from app.core.sampling import SamplingSettings
 
 MIN_CONTEXT = 16
+#: Context used when none is asked for: all of GPT-2's 1024, but not the 32k of newer
+#: models, whose KV cache would cost hundreds of MB for text a writer never needs.
+DEFAULT_CONTEXT = 2048
 #: Storage of the attention keys and values. f16 is llama.cpp's default; f32 is exact.
 KV_CACHE_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "f32": llama_cpp.GGML_TYPE_F32}
 #: Batches at least this long can be aborted mid-evaluation (see Engine._eval).
@@ -118,7 +121,7 @@ class Engine:
         self.info: ModelInfo = inspect_model(model_path)
         trained = self.info.context_length
         if n_ctx is None:
-            n_ctx = trained
+            n_ctx = min(trained, DEFAULT_CONTEXT)
         if not MIN_CONTEXT <= n_ctx <= trained:
             raise EngineError(
                 f"context size {n_ctx} is out of range: this model allows {MIN_CONTEXT} to "
@@ -156,6 +159,9 @@ class Engine:
         self.n_ctx: int = n_ctx
         self._logits_all = logits_all
         self._eos = int(self._llm.token_eos())
+        self._bos = int(self._llm.token_bos())
+        # GPT-2 prompts start with the text itself; models trained with a BOS need it.
+        self._add_bos = bool(self._llm._model.add_bos_token())
         self._lock = threading.Lock()
         self._cancel: threading.Event | None = None
         self._cancel_lock = threading.Lock()
@@ -298,7 +304,11 @@ class Engine:
         sampled one: alternatives that are guaranteed to differ, even where a small
         model's distribution is so peaked that sampling would repeat itself.
         """
-        tokens = self.tokenize(prompt) or [self._eos]
+        tokens = self.tokenize(prompt)
+        if self._add_bos:
+            tokens = [self._bos, *tokens]
+        elif not tokens:
+            tokens = [self._eos]  # GPT-2's document separator starts a new document
         return self.complete_tokens(tokens, settings, on_text=on_text, cancel=cancel, branch=branch)
 
     def complete_tokens(
@@ -330,7 +340,7 @@ class Engine:
         keep = self.n_ctx - min(max_new, self.n_ctx // 2)
         truncated = len(tokens) > keep
         if truncated:
-            tokens = tokens[-keep:]
+            tokens = self._tail(tokens, keep)
         seed = settings.seed if settings.seed is not None else random.randrange(2**32 - 1)
 
         out = _TextStream(settings.stop, on_text)
@@ -369,7 +379,7 @@ class Engine:
                 if len(generated) == max_new:
                     break
                 if len(history) > self.n_ctx:  # slide: keep the recent half, re-evaluate
-                    history = history[-(self.n_ctx // 2) :]
+                    history = self._tail(history, self.n_ctx // 2)
                     slides += 1
                     self._evaluate(history)
                 else:
@@ -397,6 +407,12 @@ class Engine:
             seed=seed,
             prompt_truncated=truncated,
         )
+
+    def _tail(self, tokens: list[int], keep: int) -> list[int]:
+        """The last ``keep`` tokens, still led by the BOS where the model needs one."""
+        if self._add_bos and tokens and tokens[0] == self._bos:
+            return [self._bos, *tokens[-(keep - 1) :]]
+        return tokens[-keep:]
 
     def _ranked_token(self, rank: int) -> int:
         """The rank-th likeliest next token (0 = the most likely)."""

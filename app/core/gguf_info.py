@@ -289,6 +289,30 @@ def _gpt2_tensors(hp: Mapping[str, int]) -> dict[str, tuple[int, ...] | None]:
     return out
 
 
+def _gemma3_tensors(hp: Mapping[str, int]) -> dict[str, tuple[int, ...] | None]:
+    """Required Gemma 3 tensors (the bundled offline model); attention shapes vary."""
+    e, v, ff = hp["n_embd"], hp["n_vocab"], hp["n_ff"]
+    out: dict[str, tuple[int, ...] | None] = {
+        "token_embd.weight": (e, v),
+        "output_norm.weight": (e,),
+    }
+    for i in range(hp["n_layer"]):
+        b = f"blk.{i}."
+        out |= {b + name: None for name in ("attn_q.weight", "attn_k.weight", "attn_v.weight",
+                                             "attn_q_norm.weight", "attn_k_norm.weight",
+                                             "attn_output.weight")}  # fmt: skip
+        out |= {
+            b + "attn_norm.weight": (e,),
+            b + "post_attention_norm.weight": (e,),
+            b + "ffn_norm.weight": (e,),
+            b + "post_ffw_norm.weight": (e,),
+            b + "ffn_gate.weight": (e, ff),
+            b + "ffn_up.weight": (e, ff),
+            b + "ffn_down.weight": (ff, e),
+        }
+    return out
+
+
 ARCHITECTURES: dict[str, ArchSpec] = {
     "gpt2": ArchSpec(
         required_keys=(
@@ -303,6 +327,19 @@ ARCHITECTURES: dict[str, ArchSpec] = {
         ),
         tensors=_gpt2_tensors,
         tokenizer_models=("gpt2",),
+    ),
+    "gemma3": ArchSpec(
+        required_keys=(
+            "gemma3.context_length",
+            "gemma3.embedding_length",
+            "gemma3.block_count",
+            "gemma3.attention.head_count",
+            "gemma3.attention.layer_norm_rms_epsilon",
+            "tokenizer.ggml.model",
+            "tokenizer.ggml.tokens",
+        ),
+        tensors=_gemma3_tensors,
+        tokenizer_models=("llama",),
     ),
 }
 

@@ -48,6 +48,7 @@ class GhostTextEdit(QPlainTextEdit):
         self._revision = self.document().revision()
         self.setTabChangesFocus(False)
         self.setAccessibleName("Document")
+        self.document().setDocumentMargin(14)  # room to breathe around the prose
         controller.attach(self)
         controller.ghostChanged.connect(self._show_ghost)
         self.document().contentsChange.connect(self._on_contents_change)
