@@ -125,7 +125,9 @@ def test_non_utf8_stdin_fails_cleanly(tiny_model: TestModel) -> None:
     assert proc.returncode == 1 and b"not UTF-8" in proc.stderr and b"Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("args", [("complete",), ("convert", "only-one"), ("bogus",)])
+@pytest.mark.parametrize(
+    "args", [("complete",), ("convert", "only-one"), ("quantize", "in.gguf"), ("gui", "a", "b")]
+)
 def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     proc = ghostpen(*args)
     assert proc.returncode == 2 and "usage:" in proc.stderr
