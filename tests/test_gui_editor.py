@@ -388,3 +388,37 @@ def test_settings_and_geometry_persist(qtbot: QtBot, tiny_model: TestModel) -> N
     finally:
         _close(again)
     QApplication.processEvents()
+
+
+def test_unsaved_changes_prompt(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window.set_auto_suggest(False)
+    qtbot.keyClicks(window.editor, "draft")
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Discard]
+    asked: list[object] = []
+
+    def answer(*args: object) -> QMessageBox.StandardButton:
+        asked.append(args[2])
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    window.new_document()  # Cancel: nothing lost
+    assert window.editor.toPlainText() == "draft"
+    window.new_document()  # Discard
+    assert window.editor.toPlainText() == "" and len(asked) == 2
+
+
+def test_find_and_replace_all_is_one_undo_step(qtbot: QtBot, window: MainWindow) -> None:
+    window.set_auto_suggest(False)
+    window.editor.setPlainText("the sea, the sky, the shore")
+    window.find_bar.open(replace=True)
+    window.find_bar.find_edit.setText("the")
+    window.find_bar.replace_edit.setText("a")
+    assert window.find_bar.replace_all() == 3
+    assert window.editor.toPlainText() == "a sea, a sky, a shore"
+    window.editor.undo()
+    assert window.editor.toPlainText() == "the sea, the sky, the shore"
+    window.find_bar.find_edit.setText("sky")
+    assert window.find_bar.find_next()
+    assert window.editor.textCursor().selectedText() == "sky"
