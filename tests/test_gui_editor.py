@@ -422,3 +422,16 @@ def test_find_and_replace_all_is_one_undo_step(qtbot: QtBot, window: MainWindow)
     window.find_bar.find_edit.setText("sky")
     assert window.find_bar.find_next()
     assert window.editor.textCursor().selectedText() == "sky"
+
+
+def test_text_around_cursor_is_bounded_and_exact(window: MainWindow) -> None:
+    window.set_auto_suggest(False)
+    editor = window.editor
+    editor.setPlainText("a😀b\nline two")
+    editor.moveCursor(editor.textCursor().MoveOperation.End)
+    assert editor.text_around_cursor(100, 100) == ("a😀b\nline two", 12)
+    cursor = editor.textCursor()
+    cursor.setPosition(3)  # after the emoji (two UTF-16 units)
+    editor.setTextCursor(cursor)
+    assert editor.text_around_cursor(100, 2) == ("a😀b\n", 2)
+    assert editor.text_around_cursor(1, 1) == ("b", 0)  # the cut split the emoji: dropped

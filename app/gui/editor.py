@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QPalette,
     QTextBlock,
     QTextCharFormat,
+    QTextCursor,
     QTextLayout,
 )
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
@@ -31,6 +32,7 @@ from app.core.textpos import index_from_utf16, utf16_len
 from app.gui.suggestions import SuggestionController
 
 LINE_SEPARATOR = "\u2028"
+PARAGRAPH_SEPARATOR = "\u2029"
 GHOST_OPACITY = 0.45
 
 
@@ -60,9 +62,21 @@ class GhostTextEdit(QPlainTextEdit):
         return self._ghost
 
     # DocumentSource for the controller
-    def text_and_cursor(self) -> tuple[str, int]:
-        text = self.toPlainText()
-        return text, index_from_utf16(text, self.textCursor().position())
+    def text_around_cursor(self, before: int, after: int) -> tuple[str, int]:
+        pos = self.textCursor().position()
+        end_of_doc = self.document().characterCount() - 1
+        start, end = max(0, pos - before), min(end_of_doc, pos + after)
+        span = QTextCursor(self.document())
+        span.setPosition(start)
+        span.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        # Qt marks paragraph ends with U+2029; a cut may land inside a surrogate pair.
+        text = span.selectedText().replace(PARAGRAPH_SEPARATOR, "\n")
+        at = index_from_utf16(text, pos - start)
+        if text[:1] and "\udc00" <= text[0] <= "\udfff":
+            text, at = text[1:], at - 1
+        if text[-1:] and "\ud800" <= text[-1] <= "\udbff":
+            text = text[:-1]
+        return text, at
 
     def line_around_cursor(self) -> tuple[str, str]:
         cursor = self.textCursor()

@@ -45,8 +45,9 @@ SUFFIX_CHARS = 256
 class DocumentSource(Protocol):
     """What the controller may ask of the document (the editor implements it)."""
 
-    def text_and_cursor(self) -> tuple[str, int]:
-        """The plain text and the cursor as a Python string index."""
+    def text_around_cursor(self, before: int, after: int) -> tuple[str, int]:
+        """About ``before`` characters before the cursor and ``after`` after it, and the
+        cursor's index in that text. Bounded, so a keystroke never copies a whole book."""
         ...
 
     def line_around_cursor(self) -> tuple[str, str]:
@@ -244,8 +245,7 @@ class SuggestionController(QObject):
             return
         if self._alt_request or self._source is None:
             return  # already being computed
-        text, cursor = self._source.text_and_cursor()
-        request = self._request(text, cursor, n_alternatives=self.settings.n_alternatives)
+        request = self._request(n_alternatives=self.settings.n_alternatives)
         self._alt_request = request.id
         self._alt_step = step
         self.busyChanged.emit(True)
@@ -265,12 +265,13 @@ class SuggestionController(QObject):
             return False
         return len(after.strip()) <= self.settings.max_line_suffix
 
-    def _window(self, text: str, cursor: int) -> tuple[str, int]:
-        start = max(0, cursor - self.settings.context_tokens * CHARS_PER_TOKEN_BOUND)
-        return text[start : cursor + SUFFIX_CHARS], cursor - start
+    def _window(self) -> tuple[str, int]:
+        assert self._source is not None
+        before = self.settings.context_tokens * CHARS_PER_TOKEN_BOUND
+        return self._source.text_around_cursor(before, SUFFIX_CHARS)
 
-    def _request(self, text: str, cursor: int, n_alternatives: int = 1) -> CompletionRequest:
-        window, at = self._window(text, cursor)
+    def _request(self, n_alternatives: int = 1) -> CompletionRequest:
+        window, at = self._window()
         self._next_id += 1
         self._worker.worker.supersede(self._next_id)
         return CompletionRequest(
@@ -288,8 +289,7 @@ class SuggestionController(QObject):
     def _serve_from_cache(self) -> bool:
         if self._source is None:
             return False
-        text, cursor = self._source.text_and_cursor()
-        window, at = self._window(text, cursor)
+        window, at = self._window()
         _before, after = self._source.line_around_cursor()
         raw = self._cache.lookup(window[:at], self._cache_key(after))
         if raw is None:
@@ -307,9 +307,8 @@ class SuggestionController(QObject):
     def _fire(self) -> None:
         if self._source is None or not self.enabled:
             return
-        text, cursor = self._source.text_and_cursor()
         _before, after = self._source.line_around_cursor()
-        request = self._request(text, cursor)
+        request = self._request()
         self._pending = _Pending(
             id=request.id,
             prefix=request.text[: request.cursor],
@@ -394,8 +393,8 @@ class SuggestionController(QObject):
         source = self._source
         if source is None or not self._ghost:
             return
-        text, cursor = source.text_and_cursor()
-        prefix = text[:cursor]
+        window, at = self._window()
+        prefix = window[:at]
         _before, after = source.line_around_cursor()
         options = [self._ghost]
         for raw in texts:
