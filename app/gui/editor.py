@@ -13,6 +13,8 @@ to show is the :class:`SuggestionController`'s decision.
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -33,6 +35,7 @@ from app.gui.suggestions import SuggestionController
 
 LINE_SEPARATOR = "\u2028"
 PARAGRAPH_SEPARATOR = "\u2029"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 GHOST_OPACITY = 0.45
 
 
@@ -65,18 +68,16 @@ class GhostTextEdit(QPlainTextEdit):
     def text_around_cursor(self, before: int, after: int) -> tuple[str, int]:
         pos = self.textCursor().position()
         end_of_doc = self.document().characterCount() - 1
-        start, end = max(0, pos - before), min(end_of_doc, pos + after)
+        head = self._span(max(0, pos - before), pos)
+        return head + self._span(pos, min(end_of_doc, pos + after)), len(head)
+
+    def _span(self, start: int, end: int) -> str:
+        """Plain text between two Qt positions (a cut inside a surrogate pair drops it)."""
         span = QTextCursor(self.document())
         span.setPosition(start)
         span.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-        # Qt marks paragraph ends with U+2029; a cut may land inside a surrogate pair.
         text = span.selectedText().replace(PARAGRAPH_SEPARATOR, "\n")
-        at = index_from_utf16(text, pos - start)
-        if text[:1] and "\udc00" <= text[0] <= "\udfff":
-            text, at = text[1:], at - 1
-        if text[-1:] and "\ud800" <= text[-1] <= "\udbff":
-            text = text[:-1]
-        return text, at
+        return _LONE_SURROGATE.sub("", text)
 
     def line_around_cursor(self) -> tuple[str, str]:
         cursor = self.textCursor()
