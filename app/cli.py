@@ -1,8 +1,8 @@
-"""``ghostpen`` command line: completion, conversion, quantization and inspection.
+"""``ghostpen`` command line: completion, drafts, conversion, quantization and inspection.
 
 The command line is a stable interface that scripts and later tooling call, so expected
 failures print one clear line on stderr and exit non-zero, never a traceback, and
-``complete`` writes nothing to stdout but the continuation.
+``complete`` and ``draft`` write nothing to stdout but the continuation.
 """
 
 from __future__ import annotations
@@ -10,15 +10,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn, TextIO
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from app import __version__
+
+if TYPE_CHECKING:
+    from app.core.sampling import SamplingSettings
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: ``--max-tokens`` when not given: a ghost-length continuation, and a draft.
+COMPLETE_MAX_TOKENS = 32
+DRAFT_MAX_TOKENS = 256
 
 
 class CliError(Exception):
@@ -28,73 +37,86 @@ class CliError(Exception):
 # --------------------------------------------------------------------------- parser
 
 
+#: Sampling options whose value, when not given, comes from the preset (or the defaults).
+_PRESET_KNOBS = (
+    "temperature", "top_k", "top_p", "min_p", "typical_p", "repeat_penalty", "repeat_last_n",
+    "presence_penalty", "frequency_penalty",
+)  # fmt: skip
+
+
 def _sampling_options(parser: argparse.ArgumentParser, max_tokens_default: int) -> None:
-    from app.core.sampling import SamplingSettings
+    """The sampling options; all default to None so that a given value can be told from
+    an omitted one, which ``--preset`` (or the defaults) fills in: see resolve_sampling."""
+    from app.core.sampling import PRESET_DESCRIPTIONS, SamplingSettings
 
     d = SamplingSettings()
-    g = parser.add_argument_group("sampling")
+    g = parser.add_argument_group("sampling", "Options given here override the values of --preset.")
+    g.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="start from a preset (default balanced): "
+        + "; ".join(f"{name}: {text}" for name, text in PRESET_DESCRIPTIONS.items()),
+    )
     g.add_argument(
         "--max-tokens",
         type=int,
-        default=max_tokens_default,
         metavar="N",
         help=f"most tokens to generate (default {max_tokens_default})",
     )
     g.add_argument(
         "--temperature",
         type=float,
-        default=d.temperature,
         metavar="T",
         help=f"0 is greedy; higher is bolder (default {d.temperature})",
     )
     g.add_argument(
         "--top-k",
         type=int,
-        default=d.top_k,
         metavar="K",
         help=f"keep the K likeliest tokens, 0 = off (default {d.top_k})",
     )
     g.add_argument(
-        "--top-p",
-        type=float,
-        default=d.top_p,
-        metavar="P",
-        help=f"nucleus sampling, 1 = off (default {d.top_p})",
+        "--top-p", type=float, metavar="P", help=f"nucleus sampling, 1 = off (default {d.top_p})"
     )
     g.add_argument(
         "--min-p",
         type=float,
-        default=d.min_p,
         metavar="P",
         help=f"drop tokens below P x the top probability (default {d.min_p})",
     )
     g.add_argument(
         "--typical-p",
         type=float,
-        default=d.typical_p,
         metavar="P",
         help=f"locally typical sampling, 1 = off (default {d.typical_p})",
     )
     g.add_argument(
         "--repeat-penalty",
         type=float,
-        default=d.repeat_penalty,
         metavar="R",
         help=f"penalise repeated tokens, 1 = off (default {d.repeat_penalty})",
     )
     g.add_argument(
         "--repeat-last-n",
         type=int,
-        default=d.repeat_last_n,
         metavar="N",
         help=f"window of the repeat penalty in tokens (default {d.repeat_last_n})",
     )
-    g.add_argument("--presence-penalty", type=float, default=d.presence_penalty, metavar="X")
-    g.add_argument("--frequency-penalty", type=float, default=d.frequency_penalty, metavar="X")
+    g.add_argument(
+        "--presence-penalty",
+        type=float,
+        metavar="X",
+        help=f"penalise any token already present (default {d.presence_penalty})",
+    )
+    g.add_argument(
+        "--frequency-penalty",
+        type=float,
+        metavar="X",
+        help=f"penalise tokens by how often they occur (default {d.frequency_penalty})",
+    )
     g.add_argument(
         "--seed",
         type=int,
-        default=None,
         metavar="S",
         help="fixed seed for a repeatable result (default: random)",
     )
@@ -105,6 +127,18 @@ def _sampling_options(parser: argparse.ArgumentParser, max_tokens_default: int) 
         metavar="TEXT",
         help="stop before this text (repeatable)",
     )
+
+
+def resolve_sampling(args: argparse.Namespace) -> SamplingSettings:
+    """The settings a command runs with: each option given on the command line, else the
+    preset's value, else the default. Seed, stop strings and length are never the preset's:
+    they describe the request, not the style; the length defaults per command."""
+    from app.core.sampling import SamplingSettings, preset
+
+    base = preset(args.preset) if args.preset is not None else SamplingSettings()
+    given = {name: getattr(args, name) for name in _PRESET_KNOBS if getattr(args, name) is not None}
+    max_tokens = args.max_tokens if args.max_tokens is not None else args.max_tokens_default
+    return base.with_changes(**given, seed=args.seed, max_tokens=max_tokens, stop=tuple(args.stop))
 
 
 def _runtime_options(parser: argparse.ArgumentParser) -> None:
@@ -153,16 +187,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", "-m", metavar="M", help="a GGUF model file to load")
     p.add_argument("file", nargs="?", metavar="FILE", help="a text or Markdown file")
 
-    p = sub.add_parser(
-        "complete",
-        help="print a continuation of TEXT",
-        description="Continue TEXT with the model and print only the continuation on stdout.",
-    )
-    p.add_argument("--model", "-m", required=True, metavar="M", help="a GGUF model file")
-    p.add_argument("text", metavar="TEXT", help="the text to continue, or - to read stdin")
-    p.add_argument("--timings", action="store_true", help="print timings on stderr")
-    _sampling_options(p, max_tokens_default=32)
-    _runtime_options(p)
+    for name, max_tokens, summary, description in (
+        (
+            "complete", COMPLETE_MAX_TOKENS, "print a continuation of TEXT",
+            "Continue TEXT with the model and print only the continuation on stdout.",
+        ),
+        (
+            "draft", DRAFT_MAX_TOKENS, "stream a longer draft that continues TEXT",
+            "Write a draft that continues TEXT, printing it on stdout as it is generated. "
+            "Ctrl+C stops it, keeping what was printed.",
+        ),
+    ):  # fmt: skip
+        p = sub.add_parser(name, help=summary, description=description)
+        p.add_argument("--model", "-m", required=True, metavar="M", help="a GGUF model file")
+        p.add_argument("text", metavar="TEXT", help="the text to continue, or - to read stdin")
+        p.add_argument("--timings", action="store_true", help="print timings on stderr")
+        p.set_defaults(max_tokens_default=max_tokens)  # read by resolve_sampling
+        _sampling_options(p, max_tokens_default=max_tokens)
+        _runtime_options(p)
 
     p = sub.add_parser("convert", help="convert a Hugging Face GPT-2 folder to GGUF")
     p.add_argument("hf_dir", metavar="HF_DIR")
@@ -216,22 +258,47 @@ def _write(stream: TextIO, text: str) -> None:
         stream.flush()
 
 
-def cmd_complete(args: argparse.Namespace) -> int:
-    from app.core.engine import Engine
-    from app.core.sampling import SamplingSettings
+@contextmanager
+def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[threading.Event]:
+    """Turn the first Ctrl+C into ``cancel``, so generation stops between tokens (or
+    inside a long prompt evaluation) and the command ends cleanly with what it printed.
 
-    settings = SamplingSettings(
-        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-        min_p=args.min_p, typical_p=args.typical_p, repeat_penalty=args.repeat_penalty,
-        repeat_last_n=args.repeat_last_n, presence_penalty=args.presence_penalty,
-        frequency_penalty=args.frequency_penalty, seed=args.seed,
-        max_tokens=args.max_tokens, stop=tuple(args.stop),
-    )  # fmt: skip
+    A KeyboardInterrupt raised at an arbitrary point could land inside llama.cpp's abort
+    callback, where ctypes would print and swallow it. A second Ctrl+C raises as usual,
+    in case something does not stop. Yields an event that tells whether Ctrl+C came.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted  # signal handlers can only be set from the main thread
+        return
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+        cancel.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _continue_text(args: argparse.Namespace) -> int:
+    """``complete`` and ``draft``: stream the continuation of TEXT to stdout, piece by piece."""
+    from app.core.engine import Engine
+
+    settings = resolve_sampling(args)
     text = _read_text(args.text)
-    with Engine(
+    cancel = threading.Event()
+    engine = Engine(
         args.model, n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers
-    ) as engine:
-        result = engine.complete(text, settings, on_text=lambda piece: _write(sys.stdout, piece))
+    )
+    with engine, _ctrl_c_cancels(cancel) as interrupted:
+        result = engine.complete(
+            text, settings, on_text=lambda piece: _write(sys.stdout, piece), cancel=cancel
+        )
     if sys.stdout.isatty():
         _write(sys.stdout, "\n")
     if args.timings:
@@ -243,7 +310,11 @@ def cmd_complete(args: argparse.Namespace) -> int:
             f"stop: {result.stop_reason.value}; seed {result.seed}",
             file=sys.stderr,
         )
-    return 0
+    return _interrupted() if interrupted.is_set() else 0
+
+
+cmd_complete = _continue_text
+cmd_draft = _continue_text
 
 
 def _show_progress(done: int, total: int, label: str) -> None:
@@ -312,6 +383,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 COMMANDS = {
     "gui": cmd_gui,
     "complete": cmd_complete,
+    "draft": cmd_draft,
     "convert": cmd_convert,
     "quantize": cmd_quantize,
     "inspect": cmd_inspect,
@@ -327,6 +399,11 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
     return (CliError, ModelFileError, ConversionError, QuantizeError, EngineError,
             SettingError, OSError)  # fmt: skip
+
+
+def _interrupted() -> int:
+    print("ghostpen: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -351,8 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
-        print("ghostpen: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted()
     except _expected_errors() as exc:
         message = str(exc)
         if isinstance(exc, OSError) and not isinstance(exc, CliError):

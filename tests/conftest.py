@@ -19,7 +19,12 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
 from app.core.convert import convert_checkpoint
+from app.gui.main_window import MainWindow
+from tests.gui_support import WAIT_MS, close_window, open_window
 from tests.reference.checkpoints import write_gpt2_checkpoint
 
 DATA = Path(__file__).parent / "data"
@@ -94,3 +99,24 @@ def xl_width_model(models_dir: Path) -> TestModel:
         n_embd=1600, n_layer=1, n_head=25, n_positions=64, seed=4,
         dtype=np.float16, include_attn_bias_buffers=False,
     )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A modal question would wait forever offscreen: fail loudly instead."""
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
+
+    monkeypatch.setattr(QMessageBox, "question", refuse)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, tiny_model: TestModel) -> Iterator[MainWindow]:
+    w = open_window(qtbot, None)
+    with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
+        w.load_model(tiny_model["q8_0"])
+    assert w.controller.enabled
+    w.editor.setFocus()
+    yield w
+    close_window(w)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,84 +12,24 @@ from pytestqt.qtbot import QtBot
 
 from app.core.engine import Engine
 from app.core.ghost import split_word
-from app.core.paths import AppPaths
 from app.core.postprocess import shape_suggestion
 from app.core.sampling import GREEDY
-from app.core.settings import AppSettings, SuggestionSettings, save_settings
-from app.gui.app import create_window
 from app.gui.main_window import MainWindow
-from app.gui.worker import CompletionRequest
 from tests.conftest import TestModel
-
-TEXT = "The ship left the harbour at dawn and"
-WAIT_MS = 20_000
-
-
-def _settings(**suggestions: object) -> AppSettings:
-    return AppSettings(
-        sampling=GREEDY,
-        suggestions=SuggestionSettings(**suggestions),  # type: ignore[arg-type]
-    )
-
-
-def _open(qtbot: QtBot, model: Path | None, settings: AppSettings | None = None) -> MainWindow:
-    paths = AppPaths.default()
-    if settings is not None or not paths.settings_file.exists():
-        save_settings(settings or _settings(), paths.settings_file)
-    window = create_window(str(model) if model else None, paths=paths)
-    qtbot.addWidget(window, before_close_func=lambda w: w.editor.document().setModified(False))
-    window.show()
-    return window
-
-
-def _close(window: MainWindow) -> None:
-    window.editor.document().setModified(False)
-    window.close()
-
-
-@pytest.fixture(autouse=True)
-def _no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A modal question would wait forever offscreen: fail loudly instead."""
-
-    def refuse(*args: object, **kwargs: object) -> object:
-        raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
-
-    monkeypatch.setattr(QMessageBox, "question", refuse)
-
-
-@pytest.fixture
-def window(qtbot: QtBot, tiny_model: TestModel) -> Iterator[MainWindow]:
-    w = _open(qtbot, None)
-    with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
-        w.load_model(tiny_model["q8_0"])
-    assert w.controller.enabled
-    w.editor.setFocus()
-    yield w
-    _close(w)
-
-
-def _type_and_wait(qtbot: QtBot, w: MainWindow, text: str) -> str:
-    with qtbot.waitSignal(w.controller.suggestionShown, timeout=WAIT_MS):
-        qtbot.keyClicks(w.editor, text)
-    _settle(qtbot, w)
-    ghost = w.editor.ghost_text()
-    assert ghost
-    return ghost
-
-
-def _settle(qtbot: QtBot, w: MainWindow) -> None:
-    """Wait until no timer is armed and nothing is in flight."""
-    qtbot.waitUntil(lambda: w.controller.idle, timeout=WAIT_MS)
-
-
-def _requests(w: MainWindow) -> list[CompletionRequest]:
-    sent: list[CompletionRequest] = []
-    w.worker.commands.complete.connect(sent.append)
-    return sent
+from tests.gui_support import (
+    TEXT,
+    WAIT_MS,
+    close_window,
+    greedy_settings,
+    open_window,
+    requests_sent,
+    settle,
+    type_and_wait,
+)
 
 
 def test_typing_shows_a_ghost_that_is_not_in_the_document(qtbot: QtBot, window: MainWindow) -> None:
-    ghost = _type_and_wait(qtbot, window, TEXT)
+    ghost = type_and_wait(qtbot, window, TEXT)
     assert window.editor.toPlainText() == TEXT
     assert not window.editor.toPlainText().endswith(ghost)
     with Engine(window.controller.model.info.path) as engine:  # type: ignore[union-attr]
@@ -99,7 +38,7 @@ def test_typing_shows_a_ghost_that_is_not_in_the_document(qtbot: QtBot, window: 
 
 
 def test_tab_inserts_exactly_the_ghost_as_one_undo_step(qtbot: QtBot, window: MainWindow) -> None:
-    ghost = _type_and_wait(qtbot, window, TEXT)
+    ghost = type_and_wait(qtbot, window, TEXT)
     qtbot.keyClick(window.editor, Qt.Key.Key_Tab)
     assert window.editor.toPlainText() == TEXT + ghost
     window.editor.undo()
@@ -116,7 +55,7 @@ def test_tab_without_a_ghost_inserts_a_tab(qtbot: QtBot, window: MainWindow) -> 
 
 
 def test_escape_dismisses(qtbot: QtBot, window: MainWindow) -> None:
-    _type_and_wait(qtbot, window, TEXT)
+    type_and_wait(qtbot, window, TEXT)
     qtbot.keyClick(window.editor, Qt.Key.Key_Escape)
     assert window.editor.ghost_text() == ""
     assert window.editor.toPlainText() == TEXT
@@ -125,7 +64,7 @@ def test_escape_dismisses(qtbot: QtBot, window: MainWindow) -> None:
 def test_ctrl_right_accepts_one_word_and_undoes_in_one_step(
     qtbot: QtBot, window: MainWindow
 ) -> None:
-    ghost = _type_and_wait(qtbot, window, TEXT)
+    ghost = type_and_wait(qtbot, window, TEXT)
     word, rest = split_word(ghost)
     assert rest, "the test needs a ghost of several words"
     qtbot.keyClick(window.editor, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
@@ -138,22 +77,22 @@ def test_ctrl_right_accepts_one_word_and_undoes_in_one_step(
 def test_type_through_keeps_the_rest_without_a_new_request(
     qtbot: QtBot, window: MainWindow
 ) -> None:
-    ghost = _type_and_wait(qtbot, window, TEXT)
-    sent = _requests(window)
+    ghost = type_and_wait(qtbot, window, TEXT)
+    sent = requests_sent(window)
     typed = ghost[:3]
     qtbot.keyClicks(window.editor, typed)
     assert window.editor.toPlainText() == TEXT + typed
     assert window.editor.ghost_text() == ghost[3:]
-    _settle(qtbot, window)
+    settle(qtbot, window)
     assert sent == []  # nothing was asked: the rest of the same answer stays
     qtbot.keyClick(window.editor, Qt.Key.Key_Tab)
     assert window.editor.toPlainText() == TEXT + ghost
 
 
 def test_a_diverging_key_drops_the_ghost_and_asks_again(qtbot: QtBot, window: MainWindow) -> None:
-    ghost = _type_and_wait(qtbot, window, TEXT)
+    ghost = type_and_wait(qtbot, window, TEXT)
     other = "Z" if not ghost.startswith("Z") else "Q"
-    sent = _requests(window)
+    sent = requests_sent(window)
     with qtbot.waitSignal(window.controller.suggestionShown, timeout=WAIT_MS):
         qtbot.keyClicks(window.editor, " " + other)
     assert window.editor.toPlainText() == TEXT + " " + other
@@ -164,7 +103,7 @@ def test_stale_results_are_never_painted(qtbot: QtBot, window: MainWindow) -> No
     """Tokens of an overtaken request arrive after the new one started: dropped."""
     painted: list[str] = []
     window.controller.ghostChanged.connect(painted.append)
-    sent = _requests(window)
+    sent = requests_sent(window)
     qtbot.keyClicks(window.editor, "Hello")
     window.controller.trigger_now()  # request A
     stale_id = sent[-1].id
@@ -189,7 +128,7 @@ def test_stale_results_are_never_painted(qtbot: QtBot, window: MainWindow) -> No
 def test_ghost_is_never_saved_copied_counted_or_undone(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
-    ghost = _type_and_wait(qtbot, window, TEXT)
+    ghost = type_and_wait(qtbot, window, TEXT)
     target = tmp_path / "draft.txt"
     assert window.save_to(target)
     assert target.read_text(encoding="utf-8") == TEXT
@@ -206,7 +145,7 @@ def test_ghost_is_never_saved_copied_counted_or_undone(
 
 
 def test_alternatives_cycle(qtbot: QtBot, window: MainWindow) -> None:
-    first = _type_and_wait(qtbot, window, TEXT)
+    first = type_and_wait(qtbot, window, TEXT)
     with qtbot.waitSignal(window.controller.suggestionShown, timeout=WAIT_MS):
         qtbot.keyClick(window.editor, Qt.Key.Key_BracketRight, Qt.KeyboardModifier.AltModifier)
     second = window.editor.ghost_text()
@@ -221,9 +160,9 @@ def test_alternatives_cycle(qtbot: QtBot, window: MainWindow) -> None:
 
 def test_manual_trigger_ignores_the_auto_rules(qtbot: QtBot, window: MainWindow) -> None:
     window.set_auto_suggest(False)
-    sent = _requests(window)
+    sent = requests_sent(window)
     qtbot.keyClicks(window.editor, TEXT)
-    _settle(qtbot, window)
+    settle(qtbot, window)
     assert sent == [] and window.editor.ghost_text() == ""
     with qtbot.waitSignal(window.controller.suggestionShown, timeout=WAIT_MS):
         qtbot.keyClick(window.editor, Qt.Key.Key_Backslash, Qt.KeyboardModifier.AltModifier)
@@ -234,24 +173,24 @@ def test_no_automatic_suggestion_inside_a_word_or_before_long_text(
     qtbot: QtBot, window: MainWindow
 ) -> None:
     window.editor.setPlainText("Once upon a time there was a lighthouse")
-    sent = _requests(window)
+    sent = requests_sent(window)
     cursor = window.editor.textCursor()
     cursor.setPosition(7)  # "Once up|on a time": inside a word
     window.editor.setTextCursor(cursor)
     qtbot.keyClicks(window.editor, "x")
-    _settle(qtbot, window)
+    settle(qtbot, window)
     cursor.setPosition(0)  # start of the line: far more than 8 characters to the right
     window.editor.setTextCursor(cursor)
     qtbot.keyClicks(window.editor, " ")
-    _settle(qtbot, window)
+    settle(qtbot, window)
     assert sent == []
 
 
 def test_cache_serves_a_prompt_seen_before(qtbot: QtBot, window: MainWindow) -> None:
-    ghost = _type_and_wait(qtbot, window, TEXT)
-    sent = _requests(window)
+    ghost = type_and_wait(qtbot, window, TEXT)
+    sent = requests_sent(window)
     qtbot.keyClick(window.editor, Qt.Key.Key_Backspace)
-    _settle(qtbot, window)
+    settle(qtbot, window)
     with qtbot.waitSignal(window.controller.suggestionShown, timeout=1000):
         qtbot.keyClicks(window.editor, TEXT[-1])  # back to the same prompt
     assert window.editor.ghost_text() == ghost
@@ -260,7 +199,7 @@ def test_cache_serves_a_prompt_seen_before(qtbot: QtBot, window: MainWindow) -> 
 
 def test_ghost_pixels_appear_right_of_the_cursor(qtbot: QtBot, window: MainWindow) -> None:
     window.editor.setPlainText("")
-    _type_and_wait(qtbot, window, TEXT)
+    type_and_wait(qtbot, window, TEXT)
     rect = window.editor.cursorRect()
     image = window.editor.viewport().grab().toImage()
     ghost_rgb = window.editor.ghost_color()
@@ -310,17 +249,17 @@ def test_a_broken_model_disables_suggestions_with_a_message(
 ) -> None:
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(tiny_model["q8_0"].read_bytes()[:4000])
-    w = _open(qtbot, None)
+    w = open_window(qtbot, None)
     try:
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
             w.load_model(broken)
         assert not w.controller.enabled
         assert "Suggestions are off" in w.banner.text() and "truncated" in w.banner.text()
         assert w.banner.isVisible()
-        sent = _requests(w)
+        sent = requests_sent(w)
         w.editor.setFocus()
         qtbot.keyClicks(w.editor, TEXT)
-        _settle(qtbot, w)
+        settle(qtbot, w)
         assert sent == [] and w.editor.toPlainText() == TEXT
         w.controller.trigger_now()
         assert "No model" in w.banner.text()
@@ -329,11 +268,11 @@ def test_a_broken_model_disables_suggestions_with_a_message(
             w.load_model(tiny_model["q8_0"])
         assert w.controller.enabled and not w.banner.isVisible()
     finally:
-        _close(w)
+        close_window(w)
 
 
 def test_closing_during_generation_stops_the_thread(qtbot: QtBot, tiny_model: TestModel) -> None:
-    w = _open(qtbot, None, _settings(mode="paragraph", max_tokens=256))
+    w = open_window(qtbot, None, greedy_settings(mode="paragraph", max_tokens=256))
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
         w.load_model(tiny_model["f32"])
     w.editor.setFocus()
@@ -342,7 +281,7 @@ def test_closing_during_generation_stops_the_thread(qtbot: QtBot, tiny_model: Te
     w.editor.setPlainText(TEXT)
     w.controller.trigger_now()
     qtbot.waitUntil(lambda: len(tokens) > 0, timeout=WAIT_MS)
-    _close(w)
+    close_window(w)
     assert not w.worker.thread.isRunning()
     assert len(tokens) < 256
 
@@ -376,17 +315,17 @@ def test_a_failed_save_says_why_and_keeps_the_buffer(
 
 
 def test_settings_and_geometry_persist(qtbot: QtBot, tiny_model: TestModel) -> None:
-    w = _open(qtbot, None)
+    w = open_window(qtbot, None)
     w.resize(777, 555)
     w.zoom(2)
     w.set_line_wrap(False)
-    _close(w)
-    again = _open(qtbot, None)
+    close_window(w)
+    again = open_window(qtbot, None)
     try:
         assert again.settings.editor.zoom == 2 and again.settings.editor.line_wrap is False
         assert again.size().width() == 777
     finally:
-        _close(again)
+        close_window(again)
     QApplication.processEvents()
 
 

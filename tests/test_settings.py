@@ -21,6 +21,7 @@ from app.core.postprocess import SuggestionMode
 from app.core.sampling import RANGES, SamplingSettings, SettingError, _Range
 from app.core.settings import (
     EDITOR_RANGES,
+    MAX_PRESET_NAME,
     MAX_RECENT,
     RUNTIME_RANGES,
     SCHEMA_VERSION,
@@ -32,6 +33,7 @@ from app.core.settings import (
     SettingsSaveError,
     SuggestionSettings,
     Theme,
+    check_preset_name,
     load_settings,
     save_settings,
 )
@@ -53,6 +55,7 @@ CUSTOM = AppSettings(
     recent_files=("/docs/b.txt", "/docs/a.txt"),
     window_geometry="AdnQywADAAA=",
     window_state="AAAA/wAAAAD9",
+    user_presets=(("Mine", SamplingSettings(temperature=0.4, top_k=12)),),
 )
 
 
@@ -120,6 +123,16 @@ def section(cls: type, ranges: dict[str, _Range], **others: Any) -> st.SearchStr
 text = st.text(min_size=1, max_size=20)
 optional_text = st.none() | text
 
+
+def _preset_name(name: str) -> str:
+    try:
+        return check_preset_name(name)
+    except SettingError:
+        return ""
+
+
+preset_names = st.text(min_size=1, max_size=MAX_PRESET_NAME).map(_preset_name).filter(bool)
+
 valid_settings = st.builds(
     AppSettings,
     model_path=optional_text,
@@ -141,6 +154,11 @@ valid_settings = st.builds(
     recent_files=st.lists(text, max_size=MAX_RECENT, unique=True).map(tuple),
     window_geometry=st.none() | st.text(max_size=40),
     window_state=st.none() | st.text(max_size=40),
+    user_presets=st.lists(
+        st.tuples(preset_names, section(SamplingSettings, RANGES)),
+        max_size=3,
+        unique_by=lambda pair: pair[0].casefold(),
+    ).map(tuple),
 )
 
 
@@ -392,6 +410,8 @@ def test_missing_keys_take_their_defaults_silently(tmp_path: Path) -> None:
         (lambda: AppSettings(recent_files=("a",) * 2), "at most 10 distinct paths"),
         (lambda: AppSettings(recent_files="abc"), "recent_files must be a list"),
         (lambda: AppSettings(runtime={"n_threads": 2}), "runtime must be a RuntimeSettings"),
+        (lambda: AppSettings(user_presets=(("balanced", SamplingSettings()),)), "built-in"),
+        (lambda: AppSettings(user_presets={"a": SamplingSettings()}), "user_presets must be a"),
     ],
 )
 def test_value_objects_reject_bad_values(make: Any, message: str) -> None:

@@ -257,6 +257,30 @@ class Engine:
             self._evaluate(tokens)
             return np.array(self._llm.scores[: len(tokens)], dtype=np.float32, copy=True)
 
+    def next_token_logits(self, prompt: str) -> tuple[np.ndarray, list[int]]:
+        """Logits of the token after ``prompt`` and the prompt tokens (the penalty history).
+
+        For the live sampler view: the prompt is tokenized and evaluated exactly as
+        :meth:`complete` does (BOS rule, empty prompt = new document, prefix reuse), so
+        the next completion reuses this call's cache. The window is the last ``n_ctx``
+        tokens. The logits are a float32 copy: llama.cpp overwrites its buffer on the
+        next evaluation. A :meth:`cancel` during evaluation raises :class:`EngineError`.
+        """
+        tokens = self.tokenize(prompt)
+        if self._add_bos:
+            tokens = [self._bos, *tokens]
+        elif not tokens:
+            tokens = [self._eos]
+        with self._exclusive(None):
+            tokens = self._tail(tokens, self.n_ctx)
+            try:
+                self._evaluate(tokens)
+            except _Cancelled:
+                raise EngineError("the next-token logits were cancelled") from None
+            ptr = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
+            logits = np.ctypeslib.as_array(ptr, shape=(self._llm.n_vocab(),))
+            return np.array(logits, dtype=np.float32, copy=True), tokens
+
     def _evaluate(self, tokens: Sequence[int]) -> int:
         """Bring the KV cache to exactly ``tokens``, reusing the longest common prefix.
 

@@ -126,3 +126,40 @@ def _check(name: str, value: Any, rule: _Range) -> Any:
 GREEDY = SamplingSettings(
     temperature=0.0, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0, seed=0
 )
+
+
+# --------------------------------------------------------------------------- presets
+
+#: Ready-made sampler settings, by name, in the order a menu lists them. A preset sets the
+#: knobs that shape *how* words are chosen; how many (``max_tokens``), the seed and the
+#: stop strings belong to the request, so the command line and the editor keep their own.
+PRESETS: dict[str, SamplingSettings] = {
+    # Close to the likeliest words: notes, summaries, factual prose. A low temperature
+    # makes a small model loop, so the repeat penalty is firmer than the default.
+    "precise": SamplingSettings(
+        temperature=0.3, top_k=20, top_p=0.9, min_p=0.1, repeat_penalty=1.15
+    ),
+    # The defaults: varied but coherent ghost text for everyday writing.
+    "balanced": SamplingSettings(),
+    # The model's own distribution (temperature 1) with wide top-k / top-p and a low
+    # min-p so unusual words stay possible: fiction, brainstorming. Sampling already
+    # varies the words, so the repeat penalty is lighter.
+    "creative": SamplingSettings(
+        temperature=1.0, top_k=100, top_p=0.98, min_p=0.02, repeat_penalty=1.05
+    ),
+}
+
+#: One line per preset, for tooltips and ``--help``.
+PRESET_DESCRIPTIONS: dict[str, str] = {
+    "precise": "stays close to the likeliest words; for notes and factual prose",
+    "balanced": "the defaults: varied but coherent",
+    "creative": "bolder, more surprising words; for fiction and brainstorming",
+}
+
+
+def preset(name: str) -> SamplingSettings:
+    """The built-in preset called ``name`` (any case), or a SettingError naming them all."""
+    found = PRESETS.get(name.strip().casefold()) if isinstance(name, str) else None
+    if found is not None:
+        return found
+    raise SettingError(f"unknown preset {name!r}; the presets are {', '.join(PRESETS)}")

@@ -16,6 +16,11 @@ versions of Ghostpen, so loading is forgiving and saving is careful:
 - Unknown keys are dropped with a warning each; a newer ``schema_version`` is read as far
   as it is understood, with a warning. What was loaded always carries our own version,
   since that is the format it will be saved in.
+- User presets (named sampling settings) are a list, so their order survives the sorted
+  JSON. An entry that is not an object, has no usable name or no ``sampling`` object is
+  dropped; one whose name is taken (by a built-in preset or an earlier entry, ignoring
+  case) is renamed with a number rather than lost; its values are repaired like
+  ``sampling``'s.
 - Saving goes through :func:`app.core.paths.atomic_write`: a crash leaves either the old
   or the new file, never half of one.
 
@@ -29,6 +34,7 @@ import json
 import math
 import os
 import time
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
@@ -37,10 +43,11 @@ from typing import Any
 
 from app.core.paths import atomic_write
 from app.core.postprocess import SuggestionMode
+from app.core.sampling import PRESETS, SamplingSettings, SettingError, _check, _Range
 from app.core.sampling import RANGES as SAMPLING_RANGES
-from app.core.sampling import SamplingSettings, SettingError, _check, _Range
 
 __all__ = [
+    "MAX_PRESET_NAME",
     "MAX_RECENT",
     "SCHEMA_VERSION",
     "AppSettings",
@@ -50,13 +57,19 @@ __all__ = [
     "SettingsSaveError",
     "SuggestionSettings",
     "Theme",
+    "check_preset_name",
+    "delete_preset",
     "load_settings",
+    "rename_preset",
+    "save_preset",
     "save_settings",
     "settings_json",
 ]
 
 SCHEMA_VERSION = 1
 MAX_RECENT = 10
+#: Long enough for "Dialogue, second draft (cold)", short enough for a combo box.
+MAX_PRESET_NAME = 40
 
 
 class SettingsSaveError(OSError):
@@ -81,6 +94,7 @@ SUGGESTION_RANGES: dict[str, _Range] = {
     "debounce_ms": _Range(0, 2000, integer=True),
     "max_line_suffix": _Range(0, 1000, integer=True),
     "context_tokens": _Range(16, 4096, integer=True),
+    "draft_tokens": _Range(1, 4096, integer=True),
 }
 
 EDITOR_RANGES: dict[str, _Range] = {
@@ -134,6 +148,7 @@ class SuggestionSettings:
     debounce_ms: int = 120
     max_line_suffix: int = 8
     context_tokens: int = 384
+    draft_tokens: int = 200
 
     def __post_init__(self) -> None:
         _check_bool("suggestions.auto_suggest", self.auto_suggest)
@@ -191,7 +206,9 @@ class AppSettings:
 
     ``recent_files`` is most recent first, without duplicates, at most ``MAX_RECENT``.
     ``window_geometry`` / ``window_state`` are base64 of Qt's saveGeometry/saveState,
-    opaque here.
+    opaque here. ``user_presets`` are the writer's own named sampling settings, in the
+    order they were made; their names are distinct from each other and from the built-in
+    presets, ignoring case (see :func:`check_preset_name`).
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -203,6 +220,7 @@ class AppSettings:
     recent_files: tuple[str, ...] = ()
     window_geometry: str | None = None
     window_state: str | None = None
+    user_presets: tuple[tuple[str, SamplingSettings], ...] = ()
 
     def __post_init__(self) -> None:
         _check("schema_version", self.schema_version, _Range(1, SCHEMA_VERSION, integer=True))
@@ -222,6 +240,7 @@ class AppSettings:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise SettingError(f"{name} must be a string (or unset), got {value!r}")
+        object.__setattr__(self, "user_presets", _check_user_presets(self.user_presets))
 
     def with_recent_file(self, path: str | os.PathLike[str]) -> AppSettings:
         """A copy with ``path`` (resolved) first; an older entry for the same file goes."""
@@ -246,7 +265,132 @@ class AppSettings:
             "recent_files": list(self.recent_files),
             "window_geometry": self.window_geometry,
             "window_state": self.window_state,
+            "user_presets": [
+                {"name": name, "sampling": sampling.to_dict()}
+                for name, sampling in self.user_presets
+            ],
         }
+
+
+# --------------------------------------------------------------------------- user presets
+
+
+def _preset_name_form(name: object) -> str:
+    """``name`` stripped, if its form is allowed; clashes are checked by the callers."""
+    if not isinstance(name, str):
+        raise SettingError(f"a preset name must be text, got {_show(name)}")
+    stripped = name.strip()
+    if not stripped:
+        raise SettingError("a preset name must not be empty")
+    if len(stripped) > MAX_PRESET_NAME:
+        raise SettingError(
+            f"a preset name must be at most {MAX_PRESET_NAME} characters, "
+            f"got {len(stripped)}: {_show(stripped)}"
+        )
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in stripped):
+        raise SettingError(f"a preset name must be one line of text, got {_show(stripped)}")
+    return stripped
+
+
+def _builtin_named(name: str) -> str | None:
+    key = name.casefold()
+    return next((b for b in PRESETS if b.casefold() == key), None)
+
+
+def check_preset_name(name: object) -> str:
+    """The name a user preset gets (``name`` stripped), or SettingError saying why not.
+
+    Names are compared ignoring case, because two presets a menu shows as "Dialogue" and
+    "dialogue" could not be told apart by the writer.
+    """
+    stripped = _preset_name_form(name)
+    builtin = _builtin_named(stripped)
+    if builtin is not None:
+        raise SettingError(
+            f"{stripped!r} is the name of the built-in preset {builtin!r}; choose another name"
+        )
+    return stripped
+
+
+def _check_user_presets(value: object) -> tuple[tuple[str, SamplingSettings], ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise SettingError(
+            f"user_presets must be a list of (name, sampling) pairs, got {_show(value)}"
+        )
+    seen: dict[str, str] = {}
+    checked: list[tuple[str, SamplingSettings]] = []
+    for item in value:
+        if isinstance(item, str) or not isinstance(item, Sequence) or len(item) != 2:
+            raise SettingError(f"user_presets must hold (name, sampling) pairs, got {_show(item)}")
+        name = check_preset_name(item[0])
+        sampling = item[1]
+        if not isinstance(sampling, SamplingSettings):
+            raise SettingError(
+                f"user preset {name!r} must hold a SamplingSettings, got {_show(sampling)}"
+            )
+        key = name.casefold()
+        if key in seen:
+            raise SettingError(
+                f"user presets need distinct names (ignoring case): {seen[key]!r} and {name!r}"
+            )
+        seen[key] = name
+        checked.append((name, sampling))
+    return tuple(checked)
+
+
+def _find_preset(settings: AppSettings, name: str) -> int | None:
+    key = name.strip().casefold()
+    return next((i for i, (n, _) in enumerate(settings.user_presets) if n.casefold() == key), None)
+
+
+def _existing_preset(settings: AppSettings, name: object, verb: str) -> int:
+    if not isinstance(name, str):
+        raise SettingError(f"a preset name must be text, got {_show(name)}")
+    index = _find_preset(settings, name)
+    if index is not None:
+        return index
+    builtin = _builtin_named(name.strip())
+    if builtin is not None:
+        raise SettingError(f"{builtin!r} is a built-in preset; it cannot be {verb}")
+    raise SettingError(f"there is no preset of yours called {name.strip()!r}")
+
+
+def save_preset(settings: AppSettings, name: str, sampling: SamplingSettings) -> AppSettings:
+    """A copy with ``sampling`` saved as ``name``; a preset of that name (any case) is
+    overwritten in place, keeping its position in the menu, else the new one goes last."""
+    name = check_preset_name(name)
+    if not isinstance(sampling, SamplingSettings):
+        raise SettingError(f"a preset must hold a SamplingSettings, got {_show(sampling)}")
+    presets = list(settings.user_presets)
+    index = _find_preset(settings, name)
+    if index is None:
+        presets.append((name, sampling))
+    else:
+        presets[index] = (name, sampling)
+    return replace(settings, user_presets=tuple(presets))
+
+
+def rename_preset(settings: AppSettings, old: str, new: str) -> AppSettings:
+    """A copy with the user preset ``old`` called ``new``, in the same place.
+
+    Changing only the case of a name is a rename too; taking the name of another preset
+    is refused rather than silently overwriting it.
+    """
+    index = _existing_preset(settings, old, "renamed")
+    new = check_preset_name(new)
+    other = _find_preset(settings, new)
+    if other is not None and other != index:
+        raise SettingError(f"a preset called {settings.user_presets[other][0]!r} already exists")
+    presets = list(settings.user_presets)
+    presets[index] = (new, presets[index][1])
+    return replace(settings, user_presets=tuple(presets))
+
+
+def delete_preset(settings: AppSettings, name: str) -> AppSettings:
+    """A copy without the user preset ``name`` (any case); built-in presets stay."""
+    index = _existing_preset(settings, name, "deleted")
+    presets = settings.user_presets
+    return replace(settings, user_presets=presets[:index] + presets[index + 1 :])
 
 
 _SECTIONS: dict[str, type] = {
@@ -342,6 +486,8 @@ def _parse(data: Mapping[str, Any]) -> tuple[AppSettings, list[str]]:
             changes[key] = _parse_section(key, value, getattr(defaults, key), warnings)
         elif key == "recent_files":
             changes[key] = _parse_recent(value, warnings)
+        elif key == "user_presets":
+            changes[key] = _parse_presets(value, warnings)
         elif key in {f.name for f in fields(AppSettings)}:
             changes[key] = _parse_value(defaults, key, key, value, None, warnings)
         else:
@@ -349,26 +495,30 @@ def _parse(data: Mapping[str, Any]) -> tuple[AppSettings, list[str]]:
     return replace(defaults, **changes), warnings
 
 
-def _parse_section(section: str, value: object, default: Any, warnings: list[str]) -> Any:
+def _parse_section(
+    section: str, value: object, default: Any, warnings: list[str], where: str | None = None
+) -> Any:
+    """One section, value by value; ``where`` names it in warnings when it is nested."""
+    where = where or section
     if not isinstance(value, dict):
         warnings.append(
-            f"setting {section!r} must be an object, got {_show(value)}; using its defaults"
+            f"setting {where!r} must be an object, got {_show(value)}; using its defaults"
         )
         return default
     known = {f.name for f in fields(default)}
     ranges = _SECTION_RANGES[section]
     changes: dict[str, Any] = {}
     for key, item in value.items():
-        qualified = f"{section}.{key}"
+        qualified = f"{where}.{key}"
         if key not in known:
             warnings.append(f"unknown setting {qualified!r} ignored")
             continue
-        rule = None if qualified in _NO_CLAMP else ranges.get(key)
+        rule = None if f"{section}.{key}" in _NO_CLAMP else ranges.get(key)
         changes[key] = _parse_value(default, key, qualified, item, rule, warnings)
     try:
         return replace(default, **changes)
     except SettingError as exc:  # a rule across fields; none today, but never crash
-        warnings.append(f"setting {section!r}: {exc}; using its defaults")
+        warnings.append(f"setting {where!r}: {exc}; using its defaults")
         return default
 
 
@@ -446,6 +596,64 @@ def _parse_recent(value: object, warnings: list[str]) -> tuple[str, ...]:
             f"kept {len(kept)} of {len(value)} entries"
         )
     return tuple(kept)
+
+
+def _parse_presets(value: object, warnings: list[str]) -> tuple[tuple[str, SamplingSettings], ...]:
+    """The usable user presets; each bad entry costs only itself, with a warning."""
+    if not isinstance(value, list):
+        warnings.append(
+            f"setting 'user_presets' must be a list of presets, got {_show(value)}; cleared"
+        )
+        return ()
+    taken = {name.casefold() for name in PRESETS}
+    kept: list[tuple[str, SamplingSettings]] = []
+    for index, item in enumerate(value):
+        where = f"user_presets[{index}]"
+        if not isinstance(item, dict):
+            warnings.append(
+                f"setting {where!r} must be an object with a name and sampling, "
+                f"got {_show(item)}; dropped"
+            )
+            continue
+        try:
+            name = _preset_name_form(item.get("name"))
+        except SettingError as exc:
+            warnings.append(f"setting '{where}.name': {exc}; preset dropped")
+            continue
+        sampling = item.get("sampling")
+        if not isinstance(sampling, dict):
+            warnings.append(
+                f"setting '{where}.sampling' must be an object, got {_show(sampling)}; "
+                f"preset {name!r} dropped"
+            )
+            continue
+        for key in [k for k in item if k not in ("name", "sampling")]:
+            warnings.append(f"unknown setting '{where}.{key}' ignored")
+        parsed = _parse_section(
+            "sampling", sampling, SamplingSettings(), warnings, f"{where}.sampling"
+        )
+        unique = _unclaimed(name, taken)
+        if unique != name:
+            owner = _builtin_named(name)
+            whose = (
+                f"the name of the built-in preset {owner!r}"
+                if owner is not None
+                else "already the name of an earlier preset (ignoring case)"
+            )
+            warnings.append(f"setting '{where}.name' is {name!r}, {whose}; renamed to {unique!r}")
+        taken.add(unique.casefold())
+        kept.append((unique, parsed))
+    return tuple(kept)
+
+
+def _unclaimed(name: str, taken: set[str]) -> str:
+    """``name``, or ``name`` with the first free number after it (kept within the limit)."""
+    candidate, n = name, 2
+    while candidate.casefold() in taken:
+        suffix = f" {n}"
+        candidate = name[: MAX_PRESET_NAME - len(suffix)].rstrip() + suffix
+        n += 1
+    return candidate
 
 
 # --------------------------------------------------------------------------- saving

@@ -26,7 +26,7 @@ def create_window(
         window.load_model(model_path)
     elif model_path:
         window.show_banner(f"The model {model_path} is gone: open another with File ▸ Open Model…")
-    else:
+    elif not loaded.warnings:  # a settings warning matters more than this hint
         window.show_banner(
             "No model yet: open a GGUF model with File ▸ Open Model… to get suggestions."
         )

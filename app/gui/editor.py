@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 from app.core.ghost import split_line, split_word, type_through
 from app.core.textpos import index_from_utf16, utf16_len
+from app.gui.drafts import DraftController
 from app.gui.suggestions import SuggestionController
 
 LINE_SEPARATOR = "\u2028"
@@ -44,10 +45,17 @@ class GhostTextEdit(QPlainTextEdit):
 
     ghostAccepted = Signal(str)  # the text that went into the document
 
-    def __init__(self, controller: SuggestionController, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        controller: SuggestionController,
+        drafts: DraftController | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._controller = controller
+        self._drafts = drafts
         self._ghost = ""
+        self._draft = ""
         self._ghost_block: QTextBlock | None = None
         self._quiet = 0  # >0 while the editor itself changes text or layout
         self._revision = self.document().revision()
@@ -56,6 +64,9 @@ class GhostTextEdit(QPlainTextEdit):
         self.document().setDocumentMargin(14)  # room to breathe around the prose
         controller.attach(self)
         controller.ghostChanged.connect(self._show_ghost)
+        if drafts is not None:
+            drafts.attach(self)
+            drafts.draftChanged.connect(self._show_draft)
         self.document().contentsChange.connect(self._on_contents_change)
         self.cursorPositionChanged.connect(self._on_cursor_moved)
 
@@ -63,6 +74,10 @@ class GhostTextEdit(QPlainTextEdit):
 
     def ghost_text(self) -> str:
         return self._ghost
+
+    def draft_text(self) -> str:
+        """The pending draft (shown, not yet in the document)."""
+        return self._draft
 
     # DocumentSource for the controller
     def text_around_cursor(self, before: int, after: int) -> tuple[str, int]:
@@ -102,21 +117,41 @@ class GhostTextEdit(QPlainTextEdit):
         self._controller.dismiss()
         return True
 
-    def _accept(self, part: str, rest: str) -> bool:
-        """Insert ``part`` of the ghost as one undo step; ``rest`` stays shown."""
-        if not self._ghost or not part:
+    def accept_draft(self) -> bool:
+        """Put the pending draft into the document as one undo step."""
+        if self._drafts is None or not self._draft:
             return False
+        self._drafts.stop()
+        text = self._draft
+        self._insert_quietly(text)
+        self._drafts.accept()
+        return True
+
+    def discard_draft(self) -> bool:
+        if self._drafts is None or not self._drafts.pending:
+            return False
+        self._drafts.discard()
+        return True
+
+    def _insert_quietly(self, text: str) -> None:
+        """Insert as one undo step without the edit counting as the writer's typing."""
         self._quiet += 1
         try:
             self._clear_layout()
             cursor = self.textCursor()
             cursor.beginEditBlock()
-            cursor.insertText(part)
+            cursor.insertText(text)
             cursor.endEditBlock()
             self.setTextCursor(cursor)
             self._revision = self.document().revision()
         finally:
             self._quiet -= 1
+
+    def _accept(self, part: str, rest: str) -> bool:
+        """Insert ``part`` of the ghost as one undo step; ``rest`` stays shown."""
+        if not self._ghost or not part:
+            return False
+        self._insert_quietly(part)
         self._ghost = ""
         self.ghostAccepted.emit(part)
         if rest:
@@ -136,6 +171,17 @@ class GhostTextEdit(QPlainTextEdit):
         if alt and key in (Qt.Key.Key_BracketRight, Qt.Key.Key_BracketLeft):
             self._controller.next_alternative(1 if key == Qt.Key.Key_BracketRight else -1)
             return
+        if self._drafts is not None and self._drafts.pending:
+            if key == Qt.Key.Key_Escape:
+                if self._drafts.running:
+                    self._drafts.stop()
+                else:
+                    self._drafts.discard()
+                return
+            if key == Qt.Key.Key_Tab and not mods and self.accept_draft():
+                return
+            if event.text() or key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):
+                self._drafts.discard()  # writing on: the draft was not wanted
         if self._ghost:
             if key == Qt.Key.Key_Tab and not mods and self.accept_all():
                 return
@@ -168,7 +214,9 @@ class GhostTextEdit(QPlainTextEdit):
         self._controller.ghost_consumed(typed, rest)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self.dismiss()  # before Qt maps the click: the layout must not hold the ghost
+        # before Qt maps the click: the layout must not hold pending text
+        self.dismiss()
+        self.discard_draft()
         super().mousePressEvent(event)
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
@@ -178,8 +226,11 @@ class GhostTextEdit(QPlainTextEdit):
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange) and self._ghost:
-            self._show_ghost(self._ghost)  # recolour / re-lay out
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange):
+            if self._ghost:
+                self._show_ghost(self._ghost)  # recolour / re-lay out
+            elif self._draft:
+                self._show_draft(self._draft)
 
     # ----------------------------------------------------------------- document events
 
@@ -190,6 +241,8 @@ class GhostTextEdit(QPlainTextEdit):
         if revision == self._revision:
             return  # a layout refresh (markContentsDirty), not an edit
         self._revision = revision
+        if self._draft:
+            self.discard_draft()
         if self._ghost:
             self._quiet += 1
             try:
@@ -221,29 +274,49 @@ class GhostTextEdit(QPlainTextEdit):
         )
 
     def _show_ghost(self, text: str) -> None:
+        if not text and not self._ghost:
+            return  # nothing shown: leave a draft's display alone
+        self._ghost = text if self._place(text, self._ghost_format()) else ""
+
+    def _show_draft(self, text: str) -> None:
+        if not text and not self._draft:
+            return
+        self._draft = text if self._place(text, self._draft_format()) else ""
+
+    def _ghost_format(self) -> QTextCharFormat:
+        fmt = QTextCharFormat()
+        fmt.setForeground(self.ghost_color())
+        return fmt
+
+    def _draft_format(self) -> QTextCharFormat:
+        """A draft is marked: ghost-coloured text on a faint highlight band."""
+        fmt = self._ghost_format()
+        band = QColor(self.palette().color(QPalette.ColorRole.Highlight))
+        band.setAlpha(40)
+        fmt.setBackground(band)
+        return fmt
+
+    def _place(self, text: str, fmt: QTextCharFormat) -> bool:
+        """Show ``text`` at the cursor in the layout's preedit area (or clear it)."""
         self._quiet += 1
         try:
             self._clear_layout()
-            self._ghost = text
-            if not text:
-                return
             cursor = self.textCursor()
-            if cursor.hasSelection():
-                self._ghost = ""
-                return
+            if not text or cursor.hasSelection():
+                return False
             block = cursor.block()
             at = cursor.positionInBlock()
             shown = text.replace("\r\n", "\n").replace("\n", LINE_SEPARATOR)
             layout = block.layout()
             layout.setPreeditArea(at, shown)
-            fmt = QTextCharFormat()
-            fmt.setForeground(self.ghost_color())
             span = QTextLayout.FormatRange()
             span.start, span.length, span.format = at, utf16_len(shown), fmt
             layout.setFormats([span])
             self._ghost_block = QTextBlock(block)
             self.document().markContentsDirty(block.position(), block.length())
             self.viewport().update()
+            self.ensureCursorVisible()
+            return True
         finally:
             self._quiet -= 1
 

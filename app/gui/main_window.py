@@ -41,11 +41,14 @@ from app.core.settings import (
     Theme,
     save_settings,
 )
+from app.gui.drafts import DraftController
 from app.gui.editor import GhostTextEdit
 from app.gui.find_bar import FindBar
+from app.gui.sampler_chart import SamplerViewController
+from app.gui.settings_panel import SettingsPanel
 from app.gui.suggestions import SuggestionController, SuggestionStats
 from app.gui.theme import apply_theme
-from app.gui.worker import LoadedModel, WorkerThread
+from app.gui.worker import LoadedModel, RequestDone, WorkerThread
 
 DOCUMENT_FILTER = "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
 MODEL_FILTER = "GGUF models (*.gguf);;All files (*)"
@@ -65,7 +68,9 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.worker = WorkerThread()
         self.controller = SuggestionController(self.worker, settings.suggestions, settings.sampling)
-        self.editor = GhostTextEdit(self.controller)
+        self.drafts = DraftController(self.worker, self.controller)
+        self.sampler_view = SamplerViewController(self.worker, self.controller)
+        self.editor = GhostTextEdit(self.controller, self.drafts)
         self.find_bar = FindBar(self.editor)
         self.banner = QLabel()
         self.banner.setWordWrap(True)
@@ -87,6 +92,9 @@ class MainWindow(QMainWindow):
         self._path: Path | None = None
         self._format: TextFormat = DEFAULT_FORMAT
         self._closing = False
+        self.settings_panel = SettingsPanel(settings, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_panel)
+        self.settings_panel.hide()
         self._build_status_bar()
         self._build_menus()
         self._connect()
@@ -184,6 +192,12 @@ class MainWindow(QMainWindow):
         self._action(s, self.tr("&Previous Alternative"), lambda: c.next_alternative(-1),
                      "Alt+[", editor_key=True)  # fmt: skip
         self._action(s, self.tr("&Dismiss"), ed.dismiss, "Esc", editor_key=True)
+        s.addSeparator()
+        self._action(s, self.tr("&Generate Draft"), self.generate_draft, "Ctrl+Shift+Return")
+        self._action(s, self.tr("&Stop Draft"), self.drafts.stop, "Esc", editor_key=True)
+        self._action(s, self.tr("A&ccept Draft"), ed.accept_draft, "Tab", editor_key=True)
+        self._action(s, self.tr("D&iscard Draft"), ed.discard_draft)
+        self._action(s, self.tr("&Regenerate Draft"), self.drafts.regenerate, "Ctrl+Shift+R")
 
         v = bar.addMenu(self.tr("&View"))
         self._action(v, self.tr("Zoom &In"), lambda: self.zoom(1), std.ZoomIn)
@@ -192,6 +206,10 @@ class MainWindow(QMainWindow):
         v.addSeparator()
         self.wrap_action = self._action(v, self.tr("Line &Wrap"), self.set_line_wrap,
                                         checkable=True)  # fmt: skip
+        panel_action = self.settings_panel.toggleViewAction()
+        panel_action.setText(self.tr("&Settings Panel"))
+        panel_action.setShortcut(QKeySequence("Ctrl+,"))
+        v.addAction(panel_action)
         theme_menu = v.addMenu(self.tr("&Theme"))
         self.theme_actions = {}
         for theme, label in ((Theme.SYSTEM, self.tr("&System")), (Theme.LIGHT, self.tr("&Light")),
@@ -207,6 +225,14 @@ class MainWindow(QMainWindow):
         c.busyChanged.connect(self.busy.setVisible)
         c.modelLoading.connect(self._model_loading)
         c.modelChanged.connect(self._model_changed)
+        self.settings_panel.settingsChanged.connect(self.apply_settings)
+        self.sampler_view.attach(self.editor)
+        self.sampler_view.viewChanged.connect(self.settings_panel.chart.set_view)
+        self.settings_panel.visibilityChanged.connect(self.sampler_view.set_active)
+        self.editor.cursorPositionChanged.connect(self.sampler_view.schedule)
+        self.drafts.progress.connect(self._draft_progress)
+        self.drafts.runningChanged.connect(self.busy.setVisible)
+        self.drafts.finished.connect(self._draft_finished)
         self.editor.document().modificationChanged.connect(lambda _m: self._update_title())
         self.editor.document().contentsChanged.connect(lambda: self._word_timer.start())
         self.editor.cursorPositionChanged.connect(self._update_position)
@@ -232,6 +258,7 @@ class MainWindow(QMainWindow):
             + (f" ({model.n_gpu_layers} GPU layers)" if model.n_gpu_layers else "")
         )
         self.model_label.setToolTip(f"{info.path}\nloaded in {model.load_ms:.0f} ms")
+        self.settings_panel.set_model_limits(info.context_length, model.build.gpu_offload)
         self.settings = dataclasses.replace(self.settings, model_path=info.path)
 
     def _show_stats(self, stats: SuggestionStats) -> None:
@@ -244,6 +271,25 @@ class MainWindow(QMainWindow):
             .replace("%1", shown)
             .replace("%2", f"{stats.tokens_per_second:.1f}")
         )
+
+    def _draft_progress(self, pieces: int, rate: float) -> None:
+        self.latency_label.setText(
+            self.tr("Draft: %1 tokens · %2 tok/s")
+            .replace("%1", str(pieces))
+            .replace("%2", f"{rate:.1f}")
+        )
+
+    def _draft_finished(self, done: RequestDone) -> None:
+        t = done.completion.timings
+        self.latency_label.setText(
+            self.tr("Draft: %1 tokens · %2 tok/s · Tab keeps it, Esc drops it")
+            .replace("%1", str(t.generated_tokens))
+            .replace("%2", f"{t.tokens_per_second:.1f}")
+        )
+
+    def generate_draft(self) -> None:
+        if not self.drafts.start(self.settings.sampling, self.settings.suggestions.draft_tokens):
+            self.show_banner(self.tr("No model is loaded: open a GGUF model to write drafts."))
 
     def _update_word_count(self) -> None:
         self.words_label.setText(self.tr("%n word(s)", "", self.editor.word_count()))
@@ -378,9 +424,20 @@ class MainWindow(QMainWindow):
 
     def set_auto_suggest(self, on: bool) -> None:
         suggestions = dataclasses.replace(self.settings.suggestions, auto_suggest=bool(on))
-        self.settings = dataclasses.replace(self.settings, suggestions=suggestions)
-        self.controller.update_settings(suggestions)
-        self.auto_action.setChecked(bool(on))
+        self.apply_settings(dataclasses.replace(self.settings, suggestions=suggestions))
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        """New settings take effect for the next request; a runtime change reloads."""
+        old, self.settings = self.settings, settings
+        self.controller.update_settings(settings.suggestions, settings.sampling)
+        self.auto_action.setChecked(settings.suggestions.auto_suggest)
+        if self.settings_panel.settings != settings:
+            self.settings_panel.set_settings(settings)
+        self.sampler_view.refresh()
+        model = self.controller.model
+        if settings.runtime != old.runtime and model is not None:
+            self.load_model(model.info.path)
+        self.persist_settings()
 
     def zoom(self, step: int | None) -> None:
         current = self.settings.editor.zoom

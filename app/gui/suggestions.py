@@ -106,7 +106,7 @@ class SuggestionController(QObject):
         self._source: DocumentSource | None = None
         self._rhythm = TypingRhythm(self.settings.debounce_ms)
         self._cache = SuggestionCache()
-        self._next_id = 0
+        self.paused = False  # a draft owns the engine: no suggestion requests meanwhile
         self._pending: _Pending | None = None
         self._ghost = ""
         self._shown_request = 0
@@ -196,7 +196,7 @@ class SuggestionController(QObject):
         self._rhythm.keystroke(time.monotonic() * 1000.0)
         self._cancel_all()
         self._set_ghost("")
-        if self.enabled and self.settings.auto_suggest:
+        if self.enabled and self.settings.auto_suggest and not self.paused:
             self._after_edit.start(0)
 
     @Slot()
@@ -228,6 +228,8 @@ class SuggestionController(QObject):
 
     def trigger_now(self) -> None:
         """Alt+\\: ask at once, whatever the position and the auto-suggest setting."""
+        if self.paused:
+            return
         if not self.enabled:
             self.errorChanged.emit(self._disabled_reason())
             return
@@ -272,10 +274,8 @@ class SuggestionController(QObject):
 
     def _request(self, n_alternatives: int = 1) -> CompletionRequest:
         window, at = self._window()
-        self._next_id += 1
-        self._worker.worker.supersede(self._next_id)
         return CompletionRequest(
-            id=self._next_id,
+            id=self._worker.new_request_id(),
             text=window,
             cursor=at,
             sampling=self.sampling.with_changes(max_tokens=self.settings.max_tokens),
@@ -297,8 +297,7 @@ class SuggestionController(QObject):
         shaped = shape_suggestion(raw, self.mode, prefix=window[:at], suffix=after)
         if not shaped:
             return False
-        self._next_id += 1
-        self._shown_request = self._next_id
+        self._shown_request = self._worker.new_request_id()
         self._show(shaped, new=True)
         self.statsChanged.emit(SuggestionStats(0.0, 0.0, 0.0, 0, 0.0, 0, from_cache=True))
         return True
@@ -323,8 +322,7 @@ class SuggestionController(QObject):
         self._debounce.stop()
         self._after_edit.stop()
         if self._pending is not None or self._alt_request:
-            self._next_id += 1
-            self._worker.worker.supersede(self._next_id)
+            self._worker.new_request_id()  # supersedes what is in flight
             self._pending = None
             self._alt_request = 0
             self.busyChanged.emit(False)

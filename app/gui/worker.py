@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -22,6 +23,7 @@ from app.core.context import build_prompt
 from app.core.engine import Completion, Engine, EngineError, StopReason
 from app.core.gguf_info import ModelFileError, ModelInfo
 from app.core.llama_runtime import BuildInfo, build_info
+from app.core.sampler_view import sampler_view
 from app.core.sampling import SamplingSettings
 
 #: Every thread started here, so tests (and shutdown) can check none is left running.
@@ -50,6 +52,18 @@ class CompletionRequest:
 
 
 @dataclass(frozen=True)
+class InspectRequest:
+    """The next-token distribution at the cursor under some sampling settings."""
+
+    id: int
+    text: str
+    cursor: int
+    sampling: SamplingSettings
+    context_tokens: int = 384
+    top_n: int = 20
+
+
+@dataclass(frozen=True)
 class LoadedModel:
     info: ModelInfo
     build: BuildInfo
@@ -74,6 +88,7 @@ class EngineWorker(QObject):
     finished = Signal(object)  # RequestDone
     alternatives = Signal(int, object)  # request id, list[str] of raw continuations
     failed = Signal(int, str)  # request id, message
+    inspected = Signal(int, object)  # inspect request id, SamplerView
 
     def __init__(self) -> None:
         super().__init__()
@@ -81,6 +96,7 @@ class EngineWorker(QObject):
         self._lock = threading.Lock()
         self._latest = 0  # newest request id the GUI has issued
         self._running: int | None = None  # id of the request inside the engine
+        self._latest_inspect = 0  # inspections have their own ids: they cancel nothing
 
     # -------------------------------------------------------------- any thread
 
@@ -92,6 +108,10 @@ class EngineWorker(QObject):
             engine = self._engine
         if stop and engine is not None:
             engine.cancel()
+
+    def supersede_inspection(self, request_id: int) -> None:
+        with self._lock:
+            self._latest_inspect = max(self._latest_inspect, request_id)
 
     def stop_request(self, request_id: int) -> None:
         """Stop one running request (it has produced enough). Thread-safe."""
@@ -168,6 +188,29 @@ class EngineWorker(QObject):
             with self._lock:
                 self._running = None
 
+    @Slot(object)
+    def inspect(self, request: InspectRequest) -> None:
+        """Logits at the cursor through the sampler chain (quick: the prefix is cached)."""
+        engine = self._engine
+        with self._lock:
+            if engine is None or request.id < self._latest_inspect:
+                return
+        try:
+            context = build_prompt(
+                request.text,
+                request.cursor,
+                engine.count_tokens,
+                budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
+            )
+            logits, history = engine.next_token_logits(context.prefix)
+            view = sampler_view(
+                logits, request.sampling, history, _token_text(engine), top_n=request.top_n
+            )
+        except (EngineError, ValueError) as exc:
+            self.failed.emit(-request.id, str(exc))
+            return
+        self.inspected.emit(request.id, view)
+
     def _alternatives(self, engine: Engine, request: CompletionRequest, prompt: str) -> None:
         """Continuations that start from the 2nd, 3rd... likeliest next token."""
         texts: list[str] = []
@@ -193,11 +236,19 @@ class EngineWorker(QObject):
             engine.close()
 
 
+def _token_text(engine: Engine) -> Callable[[int], str]:
+    def text(token: int) -> str:
+        return engine.detokenize([token]).decode("utf-8", "replace")
+
+    return text
+
+
 class _Commands(QObject):
     """Lives on the GUI thread; its signals reach the worker as queued calls."""
 
     load = Signal(object)
     complete = Signal(object)
+    inspect = Signal(object)
     shutdown = Signal()
 
 
@@ -212,9 +263,23 @@ class WorkerThread:
         self.commands = _Commands()
         self.commands.load.connect(self.worker.load)
         self.commands.complete.connect(self.worker.complete)
+        self.commands.inspect.connect(self.worker.inspect)
         self.commands.shutdown.connect(self.worker.shutdown_and_quit)
         self.thread.start()
         LIVE_THREADS.add(self.thread)
+        self._last_id = 0
+        self._last_inspect = 0
+
+    def new_inspection_id(self) -> int:
+        self._last_inspect += 1
+        self.worker.supersede_inspection(self._last_inspect)
+        return self._last_inspect
+
+    def new_request_id(self) -> int:
+        """The next request id (shared by every controller); older requests are stale."""
+        self._last_id += 1
+        self.worker.supersede(self._last_id)
+        return self._last_id
 
     def stop(self, timeout_ms: int = 30_000) -> bool:
         """Stop what runs, close the engine on its own thread, and join the thread."""

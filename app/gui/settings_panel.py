@@ -1,0 +1,322 @@
+"""The settings panel: sampling, suggestions, runtime and presets, in a dock.
+
+Every control is generated from one table (:data:`FIELDS`) whose ranges come from the
+core's own validation tables, so a widget can never offer a value the core would refuse,
+and a value the core refuses anyway (a combination) is reported, not applied. Changes
+apply to the next request; the window persists them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.postprocess import SuggestionMode
+from app.core.sampling import PRESETS, RANGES, SamplingSettings, SettingError
+from app.core.settings import (
+    RUNTIME_RANGES,
+    SUGGESTION_RANGES,
+    AppSettings,
+    delete_preset,
+    rename_preset,
+    save_preset,
+)
+from app.gui.sampler_chart import SamplerChart
+
+
+@dataclass(frozen=True)
+class Field:
+    section: str  # "sampling", "suggestions" or "runtime"
+    name: str
+    label: str
+    tip: str
+    step: float = 1.0
+    decimals: int = 2
+    none_label: str = ""  # for optional values: the checkbox that means "unset"
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("sampling", "temperature", "Temperature",
+          "How bold the choice of each next word is. 0 always takes the likeliest word; "
+          "higher values spread the chances over more words.", 0.05),
+    Field("sampling", "top_k", "Top-k",
+          "Consider only the k likeliest next tokens. 0 turns it off."),
+    Field("sampling", "top_p", "Top-p",
+          "Keep the likeliest tokens until their chances add up to p (nucleus sampling). "
+          "1 turns it off.", 0.01),
+    Field("sampling", "min_p", "Min-p",
+          "Drop tokens less likely than min-p times the likeliest one. 0 turns it off.", 0.01),
+    Field("sampling", "typical_p", "Typical-p",
+          "Prefer tokens about as surprising as the text usually is (locally typical "
+          "sampling). 1 turns it off.", 0.01),
+    Field("sampling", "repeat_penalty", "Repeat penalty",
+          "Make words that appeared recently less likely. 1 turns it off.", 0.01),
+    Field("sampling", "repeat_last_n", "Repeat window",
+          "How many recent tokens the repeat, presence and frequency penalties look at."),
+    Field("sampling", "presence_penalty", "Presence penalty",
+          "Lower the chance of any token already present in the window.", 0.05),
+    Field("sampling", "frequency_penalty", "Frequency penalty",
+          "Lower a token's chance more the more often it appears in the window.", 0.05),
+    Field("sampling", "seed", "Seed",
+          "A fixed seed makes each suggestion repeatable; unticked draws a new one each time.",
+          none_label="Fixed"),
+    Field("suggestions", "max_tokens", "Max tokens",
+          "The longest suggestion, in tokens (about ¾ of a word each)."),
+    Field("suggestions", "n_alternatives", "Alternatives",
+          "How many alternatives Alt+] / Alt+[ cycle through."),
+    Field("suggestions", "debounce_ms", "Debounce base (ms)",
+          "The shortest pause after typing before a suggestion is asked for; Ghostpen "
+          "waits longer when you type slowly."),
+    Field("suggestions", "draft_tokens", "Draft length",
+          "How many tokens Generate Draft writes at most."),
+    Field("runtime", "n_threads", "Threads",
+          "CPU threads for the model. Unticked lets Ghostpen choose.", none_label="Set"),
+    Field("runtime", "n_gpu_layers", "GPU layers",
+          "Layers of the model run on the GPU (-1: all). Needs a GPU build of llama.cpp."),
+    Field("runtime", "n_ctx", "Context size",
+          "Tokens the model can see at once; never above the model's own context length.",
+          none_label="Set"),
+)  # fmt: skip
+
+_RANGES = {"sampling": RANGES, "suggestions": SUGGESTION_RANGES, "runtime": RUNTIME_RANGES}
+
+
+class SettingsPanel(QDockWidget):
+    """Emits ``settingsChanged`` with a whole, validated :class:`AppSettings`."""
+
+    settingsChanged = Signal(object)
+
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Settings"), parent)
+        self.setObjectName("settingsPanel")
+        self._settings = settings
+        self._updating = False
+        self.controls: dict[str, tuple[QSpinBox | QDoubleSpinBox, QCheckBox | None]] = {}
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b3261e;")
+        self.error.hide()
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        chart_box = QGroupBox(self.tr("Next word at the cursor"))
+        chart_layout = QVBoxLayout(chart_box)
+        self.chart = SamplerChart()
+        chart_layout.addWidget(self.chart)
+        layout.addWidget(chart_box)
+        layout.addWidget(self._presets_box())
+        for section, title in (
+            ("sampling", self.tr("Sampling")),
+            ("suggestions", self.tr("Suggestions")),
+            ("runtime", self.tr("Runtime")),
+        ):
+            layout.addWidget(self._section_box(section, title))
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+        self.set_settings(settings)
+
+    # ----------------------------------------------------------------- construction
+
+    def _section_box(self, section: str, title: str) -> QGroupBox:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        if section == "suggestions":
+            self.auto = QCheckBox(self.tr("Suggest while typing"))
+            self.auto.setToolTip(self.tr("Off: suggestions come only with Alt+\\."))
+            self.auto.toggled.connect(lambda on: self._apply("suggestions", "auto_suggest", on))
+            form.addRow(self.auto)
+            self.mode = QComboBox()
+            for mode in SuggestionMode:
+                self.mode.addItem(mode.value.capitalize(), mode.value)
+            self.mode.setToolTip(
+                self.tr(
+                    "How much one suggestion shows: a word, a phrase, "
+                    "a sentence, the rest of the line or a paragraph."
+                )
+            )
+            self.mode.currentIndexChanged.connect(
+                lambda _i: self._apply("suggestions", "mode", self.mode.currentData())
+            )
+            form.addRow(self.tr("Length"), self.mode)
+        for field in (f for f in FIELDS if f.section == section):
+            form.addRow(self.tr(field.label), self._control(field))
+        return box
+
+    def _control(self, field: Field) -> QWidget:
+        rule = _RANGES[field.section][field.name]
+        spin: QSpinBox | QDoubleSpinBox
+        if rule.integer:
+            spin = QSpinBox()
+            spin.setRange(int(rule.low), int(min(rule.high, 2**31 - 1)))
+            spin.valueChanged.connect(lambda _v, f=field: self._changed(f))
+        else:
+            spin = QDoubleSpinBox()
+            spin.setDecimals(field.decimals)
+            spin.setSingleStep(field.step)
+            spin.setRange(rule.low, rule.high)
+            spin.valueChanged.connect(lambda _v, f=field: self._changed(f))
+        tip = self.tr(field.tip)
+        spin.setToolTip(tip)
+        spin.setAccessibleName(self.tr(field.label))
+        toggle: QCheckBox | None = None
+        widget: QWidget = spin
+        if field.none_label:
+            toggle = QCheckBox(self.tr(field.none_label))
+            toggle.setToolTip(tip)
+            toggle.toggled.connect(lambda _on, f=field: self._changed(f))
+            widget = QWidget()
+            row = QHBoxLayout(widget)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.addWidget(toggle)
+            row.addWidget(spin, 1)
+        self.controls[f"{field.section}.{field.name}"] = (spin, toggle)
+        return widget
+
+    def _presets_box(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Presets"))
+        row = QHBoxLayout(box)
+        self.presets = QComboBox()
+        self.presets.setToolTip(self.tr("Ready-made sampling settings, and your own."))
+        self.presets.activated.connect(lambda _i: self.apply_preset(self.presets.currentText()))
+        row.addWidget(self.presets, 1)
+        buttons: list[tuple[str, str, Callable[[], Any]]] = [
+            (self.tr("Save…"), self.tr("Save the current sampling as a preset"), self._save),
+            (self.tr("Rename…"), self.tr("Rename the chosen preset of yours"), self._rename),
+            (self.tr("Delete"), self.tr("Delete the chosen preset of yours"), self._delete),
+            (self.tr("Reset"), self.tr("Back to the default sampling"), self.reset),
+        ]
+        for text, tip, slot in buttons:
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        return box
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def settings(self) -> AppSettings:
+        return self._settings
+
+    def set_settings(self, settings: AppSettings) -> None:
+        """Show ``settings`` without emitting anything."""
+        self._settings = settings
+        self._updating = True
+        try:
+            for key, (spin, toggle) in self.controls.items():
+                section, name = key.split(".")
+                value = getattr(getattr(settings, section), name)
+                if toggle is not None:
+                    toggle.setChecked(value is not None)
+                    spin.setEnabled(value is not None)
+                if value is not None:
+                    spin.setValue(value)
+            self.auto.setChecked(settings.suggestions.auto_suggest)
+            self.mode.setCurrentIndex(max(0, self.mode.findData(settings.suggestions.mode)))
+            self.presets.clear()
+            self.presets.addItems([*PRESETS, *(name for name, _ in settings.user_presets)])
+            self.presets.setCurrentIndex(-1)
+        finally:
+            self._updating = False
+
+    def set_model_limits(self, context_length: int | None, gpu_offload: bool) -> None:
+        """The context can never exceed the model's; GPU layers need a GPU build."""
+        spin, _toggle = self.controls["runtime.n_ctx"]
+        if isinstance(spin, QSpinBox):
+            spin.setMaximum(context_length or int(RUNTIME_RANGES["n_ctx"].high))
+        gpu, _ = self.controls["runtime.n_gpu_layers"]
+        gpu.setEnabled(gpu_offload)
+        gpu.setToolTip(
+            gpu.toolTip().split("\n")[0]
+            + ("" if gpu_offload else "\n" + self.tr("This llama.cpp build runs on the CPU only."))
+        )
+
+    def _changed(self, field: Field) -> None:
+        spin, toggle = self.controls[f"{field.section}.{field.name}"]
+        if toggle is not None:
+            spin.setEnabled(toggle.isChecked())
+        value: Any = spin.value()
+        if toggle is not None and not toggle.isChecked():
+            value = None
+        self._apply(field.section, field.name, value)
+
+    def _apply(self, section: str, name: str, value: Any) -> None:
+        if self._updating:
+            return
+        try:
+            updated = dataclasses.replace(getattr(self._settings, section), **{name: value})
+        except SettingError as exc:
+            self.show_error(str(exc))
+            self.set_settings(self._settings)
+            return
+        self._emit(dataclasses.replace(self._settings, **{section: updated}))
+
+    def _emit(self, settings: AppSettings) -> None:
+        self.show_error("")
+        self.set_settings(settings)
+        self.settingsChanged.emit(settings)
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.setVisible(bool(message))
+
+    # ----------------------------------------------------------------- presets
+
+    def apply_preset(self, name: str) -> None:
+        user = dict(self._settings.user_presets)
+        sampling = user.get(name) or PRESETS.get(name)
+        if sampling is not None:
+            self._emit(dataclasses.replace(self._settings, sampling=sampling))
+
+    def reset(self) -> None:
+        self._emit(dataclasses.replace(self._settings, sampling=SamplingSettings()))
+
+    def _ask(self, title: str, label: str, text: str = "") -> str | None:
+        name, ok = QInputDialog.getText(self, title, label, text=text)
+        return name.strip() if ok and name.strip() else None
+
+    def _save(self) -> None:
+        name = self._ask(self.tr("Save preset"), self.tr("Name:"))
+        if name:
+            self._preset_op(lambda s: save_preset(s, name, s.sampling))
+
+    def _rename(self) -> None:
+        old = self.presets.currentText()
+        new = self._ask(self.tr("Rename preset"), self.tr("New name:"), old)
+        if old and new:
+            self._preset_op(lambda s: rename_preset(s, old, new))
+
+    def _delete(self) -> None:
+        name = self.presets.currentText()
+        if name:
+            self._preset_op(lambda s: delete_preset(s, name))
+
+    def _preset_op(self, op: Callable[[AppSettings], AppSettings]) -> None:
+        try:
+            self._emit(op(self._settings))
+        except SettingError as exc:
+            self.show_error(str(exc))
