@@ -204,3 +204,32 @@ def test_typing_during_a_draft_is_handled_at_once(qtbot: QtBot, tiny_model: Test
         qtbot.waitUntil(lambda: w.controller.idle, timeout=WAIT_MS)
     finally:
         close_window(w)
+
+
+# --------------------------------------------------------------------------- sampler view
+
+
+def test_sampler_chart_follows_the_cursor_and_the_sliders(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    window.set_auto_suggest(False)
+    window.settings_panel.apply_preset("creative")  # sampled, not greedy
+    window.editor.setPlainText(TEXT)
+    window.editor.moveCursor(window.editor.textCursor().MoveOperation.End)
+    with qtbot.waitSignal(window.sampler_view.viewChanged, timeout=WAIT_MS):
+        window.settings_panel.show()
+    view = window.settings_panel.chart.view
+    assert view is not None and len(view.candidates) == 20
+    assert all(c.cut_by is None for c in view.candidates[:1])
+    with qtbot.waitSignal(window.sampler_view.viewChanged, timeout=WAIT_MS) as blocker:
+        _spin(window, "sampling.top_k").setValue(3)
+    narrowed = blocker.args[0]
+    assert narrowed.kept <= 3
+    assert [c.cut_by for c in narrowed.candidates[3:]] == ["top-k"] * 17
+    assert sum(c.probability for c in narrowed.candidates[:3]) == pytest.approx(1.0, abs=1e-4)
+    # the chart is painted from the same view
+    qtbot.waitUntil(lambda: window.settings_panel.chart.view is narrowed, timeout=WAIT_MS)
+    image = window.settings_panel.chart.grab().toImage()
+    assert not image.isNull()
+    qtbot.keyClicks(window.editor, " then")  # typing goes on while the view refreshes
+    assert window.editor.toPlainText() == TEXT + " then"
