@@ -209,9 +209,7 @@ def test_typing_during_a_draft_is_handled_at_once(qtbot: QtBot, tiny_model: Test
 # --------------------------------------------------------------------------- sampler view
 
 
-def test_sampler_chart_follows_the_cursor_and_the_sliders(
-    qtbot: QtBot, window: MainWindow
-) -> None:
+def test_sampler_chart_follows_the_cursor_and_the_sliders(qtbot: QtBot, window: MainWindow) -> None:
     window.set_auto_suggest(False)
     window.settings_panel.apply_preset("creative")  # sampled, not greedy
     window.editor.setPlainText(TEXT)

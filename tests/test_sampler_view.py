@@ -12,11 +12,12 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import llama_cpp
 import numpy as np
 import pytest
 
-from app.core.engine import Engine, EngineError
-from app.core.sampler_view import SamplerView, sampler_view
+from app.core.engine import Engine, EngineError, _SamplerChain
+from app.core.sampler_view import SamplerView, _penalised, _stages, sampler_view
 from app.core.sampling import GREEDY, SamplingSettings
 from tests.conftest import TestModel
 
@@ -38,6 +39,10 @@ SETTINGS: dict[str, SamplingSettings] = {
     "penalties": SamplingSettings(
         temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.3,
         repeat_last_n=32, presence_penalty=0.5, frequency_penalty=0.25,
+    ),
+    "presence and frequency": SamplingSettings(
+        temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0,
+        presence_penalty=0.8, frequency_penalty=0.4,
     ),
     "typical": SamplingSettings(top_k=0, typical_p=0.6, top_p=1.0, min_p=0.0),
     "typical after top-k": SamplingSettings(top_k=30, typical_p=0.9),
@@ -326,6 +331,28 @@ def test_the_engine_samples_only_what_the_view_keeps(name: str, engine: Engine) 
     assert drawn[favourite] / draws == pytest.approx(probability[favourite], abs=0.25)
 
 
+def _name(sampler: object) -> str:
+    return bytes(llama_cpp.llama_sampler_name(sampler)).decode()
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_the_view_builds_the_engines_chain(name: str, engine: Engine) -> None:
+    """The view's stages are the engine's samplers, same kinds, same order (less dist)."""
+    settings = SETTINGS[name]
+    chain = _SamplerChain(engine._llm, settings, seed=0)
+    try:
+        count = llama_cpp.llama_sampler_chain_n(chain.chain)
+        engines = [_name(llama_cpp.llama_sampler_chain_get(chain.chain, i)) for i in range(count)]
+    finally:
+        chain.free()
+    views = ["penalties"] if _penalised(settings) else []
+    for _stage, make in _stages(settings):
+        sampler = make()
+        views.append(_name(sampler))
+        llama_cpp.llama_sampler_free(sampler)
+    assert engines == views + ([] if settings.greedy else ["dist"])
+
+
 def test_greedy_view_is_the_greedy_completion(engine: Engine) -> None:
     logits, history = engine.next_token_logits(STORY)
     for settings in (GREEDY, SETTINGS["greedy"]):
@@ -399,5 +426,5 @@ def test_view_speed_is_printed(real: tuple[np.ndarray, list[int]]) -> None:
             for _ in range(runs):
                 view = sampler_view(logits, settings, history, str)
             ms = (time.perf_counter() - started) * 1000.0 / runs
-            print(f"sampler view {label:>4} {name:<20} {ms:6.1f} ms  kept {view.kept}")
+            print(f"sampler view {label:>4} {name:<22} {ms:6.1f} ms  kept {view.kept}")
             assert len(view.candidates) == 20

@@ -13,6 +13,11 @@ what :func:`sampler_view` computes. Greedy settings (temperature 0) replace the 
 after the penalties with llama.cpp's greedy sampler: one survivor with probability 1,
 every other token ``cut_by="greedy"``.
 
+Cost: the Python side is a few vectorised passes over the vocabulary (about 1 ms for
+GPT-2's 50k tokens, 6 ms for Gemma 3's 262k); the rest is the samplers' own work, the same
+the engine pays per token. The dearest is typical-p with top-k off, which sorts the whole
+vocabulary (about 10 ms at 50k, 40-70 ms at 262k).
+
 Pure Python + NumPy + llama.cpp samplers: no model or context is touched, so any thread
 may call it, e.g. the GUI thread with logits from :meth:`Engine.next_token_logits`.
 """
@@ -56,6 +61,8 @@ class Candidate:
 
 @dataclass(frozen=True)
 class SamplerView:
+    """The chart's data: the bars, and how much of the vocabulary is still in play."""
+
     candidates: tuple[Candidate, ...]  # the top_n tokens by raw logit, likeliest first
     kept: int  # how many tokens of the whole vocabulary survive the chain
     greedy: bool  # temperature 0: only the (penalised) argmax survives, probability 1.0
@@ -72,10 +79,13 @@ def _penalised(s: SamplingSettings) -> bool:
 
 
 def _stages(s: SamplingSettings) -> list[tuple[str, _Factory]]:
-    """The stages after the penalties of a non-greedy ``_SamplerChain``, less ``dist``.
+    """The stages of ``_SamplerChain`` after the penalties, less the final ``dist``.
 
-    Same conditions and order as ``app.core.engine._SamplerChain``: keep them in step.
+    Same conditions and order as ``app.core.engine._SamplerChain``: keep them in step
+    (a test compares the two chains' sampler names).
     """
+    if s.greedy:
+        return [(GREEDY, llama_cpp.llama_sampler_init_greedy)]
     stages: list[tuple[str, _Factory]] = []
     if s.top_k > 0:
         stages.append((TOP_K, lambda: llama_cpp.llama_sampler_init_top_k(s.top_k)))
@@ -159,24 +169,23 @@ def sampler_view(
         _apply(sampler, array, window)  # changes logits, never cuts
 
     cut_by: dict[int, str] = {}
-    if settings.greedy:
-        _apply(llama_cpp.llama_sampler_init_greedy(), array)
+    size = n_vocab
+    for name, make in _stages(settings):
+        _apply(make(), array)
+        if array.size < size:  # something was cut: which of the candidates?
+            size = int(array.size)
+            alive = np.zeros(n_vocab, dtype=bool)
+            alive[data["id"][:size]] = True
+            for token in top[~alive[top]]:
+                cut_by.setdefault(int(token), name)
+    if settings.greedy:  # the greedy sampler cuts nothing: it selects
         winner = int(data["id"][array.selected])
         survivors = np.array([winner])
         final = np.ones(1)
         cut_by = {int(t): GREEDY for t in top if int(t) != winner}
     else:
-        size = n_vocab
-        for name, make in _stages(settings):
-            _apply(make(), array)
-            if array.size < size:  # something was cut: which of the candidates?
-                size = int(array.size)
-                alive = np.zeros(n_vocab, dtype=bool)
-                alive[data["id"][:size]] = True
-                for token in top[~alive[top]]:
-                    cut_by.setdefault(int(token), name)
-        survivors = data["id"][: array.size].copy()
-        final = _softmax(data["logit"][: array.size])
+        survivors = data["id"][:size].copy()
+        final = _softmax(data["logit"][:size])
 
     post = np.zeros(n_vocab)
     post[survivors] = final
