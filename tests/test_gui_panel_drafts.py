@@ -196,8 +196,13 @@ def test_regenerate_replaces_the_draft(qtbot: QtBot, tiny_model: TestModel) -> N
 def test_typing_during_a_draft_is_handled_at_once(qtbot: QtBot, tiny_model: TestModel) -> None:
     w = _draft_window(qtbot, tiny_model["f32"], 200)
     try:
+        button_shown: list[bool] = []
+        w.drafts.runningChanged.connect(
+            lambda running: running and button_shown.append(w.stop_draft_button.isVisible())
+        )
         w.generate_draft()
         qtbot.waitUntil(lambda: bool(w.editor.draft_text()), timeout=WAIT_MS)
+        assert button_shown == [True]  # Stop is a button too, not only Esc
         qtbot.keyClicks(w.editor, " more")
         assert w.editor.toPlainText() == TEXT + " more"  # the keys went in immediately
         assert w.editor.draft_text() == "" and not w.drafts.pending

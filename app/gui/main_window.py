@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -119,8 +120,12 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumSize(80, 12)
         self.busy.setRange(0, 0)
         self.busy.hide()
+        self.stop_draft_button = QPushButton(self.tr("Stop draft"))
+        self.stop_draft_button.setToolTip(self.tr("Stop writing the draft (Esc)"))
+        self.stop_draft_button.hide()
         bar.addWidget(self.model_label)
         bar.addWidget(self.busy)
+        bar.addWidget(self.stop_draft_button)
         bar.addPermanentWidget(self.latency_label)
         bar.addPermanentWidget(self.words_label)
         bar.addPermanentWidget(self.position_label)
@@ -232,6 +237,8 @@ class MainWindow(QMainWindow):
         self.editor.cursorPositionChanged.connect(self.sampler_view.schedule)
         self.drafts.progress.connect(self._draft_progress)
         self.drafts.runningChanged.connect(self.busy.setVisible)
+        self.drafts.runningChanged.connect(self.stop_draft_button.setVisible)
+        self.stop_draft_button.clicked.connect(self.drafts.stop)
         self.drafts.finished.connect(self._draft_finished)
         self.editor.document().modificationChanged.connect(lambda _m: self._update_title())
         self.editor.document().contentsChanged.connect(lambda: self._word_timer.start())
