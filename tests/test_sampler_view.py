@@ -18,7 +18,7 @@ import pytest
 
 from app.core.engine import Engine, EngineError, _SamplerChain
 from app.core.sampler_view import SamplerView, _penalised, _stages, sampler_view
-from app.core.sampling import GREEDY, SamplingSettings
+from app.core.sampling import GREEDY, PRESETS, SamplingSettings
 from tests.conftest import TestModel
 
 STORY = (
@@ -29,13 +29,7 @@ STAGES = ("top-k", "typical-p", "top-p", "min-p")
 
 #: Preset-like settings, plus ones that switch a single stage on over the whole vocabulary.
 SETTINGS: dict[str, SamplingSettings] = {
-    "precise": SamplingSettings(
-        temperature=0.3, top_k=20, top_p=0.9, min_p=0.1, repeat_penalty=1.15
-    ),
-    "balanced": SamplingSettings(),
-    "creative": SamplingSettings(
-        temperature=1.0, top_k=100, top_p=0.98, min_p=0.02, repeat_penalty=1.05
-    ),
+    **PRESETS,
     "penalties": SamplingSettings(
         temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.3,
         repeat_last_n=32, presence_penalty=0.5, frequency_penalty=0.25,

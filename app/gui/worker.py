@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.context import build_prompt
+from app.core.context import PromptContext, build_prompt
 from app.core.engine import Completion, Engine, EngineError, StopReason
 from app.core.gguf_info import ModelFileError, ModelInfo
 from app.core.llama_runtime import BuildInfo, build_info
@@ -165,12 +165,7 @@ class EngineWorker(QObject):
             self._running = request.id
         picked_up_ms = (time.perf_counter() - request.created) * 1000.0
         try:
-            context = build_prompt(
-                request.text,
-                request.cursor,
-                engine.count_tokens,
-                budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
-            )
+            context = _prompt(engine, request)
             if request.n_alternatives > 1:
                 self._alternatives(engine, request, context.prefix)
                 return
@@ -196,12 +191,7 @@ class EngineWorker(QObject):
             if engine is None or request.id < self._latest_inspect:
                 return
         try:
-            context = build_prompt(
-                request.text,
-                request.cursor,
-                engine.count_tokens,
-                budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
-            )
+            context = _prompt(engine, request)
             logits, history = engine.next_token_logits(context.prefix)
             view = sampler_view(
                 logits, request.sampling, history, _token_text(engine), top_n=request.top_n
@@ -234,6 +224,16 @@ class EngineWorker(QObject):
             engine, self._engine = self._engine, None
         if engine is not None:
             engine.close()
+
+
+def _prompt(engine: Engine, request: CompletionRequest | InspectRequest) -> PromptContext:
+    """The prompt for the text around the cursor, within the model's token budget."""
+    return build_prompt(
+        request.text,
+        request.cursor,
+        engine.count_tokens,
+        budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
+    )
 
 
 def _token_text(engine: Engine) -> Callable[[int], str]:
