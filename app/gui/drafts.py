@@ -12,7 +12,6 @@ import time
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.core.engine import StopReason
 from app.core.sampling import SamplingSettings
 from app.gui.suggestions import DocumentSource, SuggestionController
 from app.gui.worker import CompletionRequest, RequestDone, WorkerThread
@@ -26,6 +25,7 @@ class DraftController(QObject):
     runningChanged = Signal(bool)
     progress = Signal(int, float)  # pieces received, pieces per second while running
     finished = Signal(object)  # RequestDone of a draft that ran to its end or was stopped
+    failed = Signal(str)
 
     def __init__(self, worker: WorkerThread, suggestions: SuggestionController) -> None:
         super().__init__()
@@ -67,8 +67,8 @@ class DraftController(QObject):
         return True
 
     def regenerate(self) -> None:
-        """A fresh sample of the same draft (a new seed unless the seed is fixed)."""
-        if self._last is not None:
+        """A fresh sample of the pending draft (a new seed unless the seed is fixed)."""
+        if self._last is not None and self.pending:
             self._launch()
 
     def _launch(self) -> None:
@@ -109,6 +109,7 @@ class DraftController(QObject):
         if self._running:
             self._worker.new_request_id()  # supersede: stop and drop the rest
         self._id = 0
+        self._last = None
         self._set_running(False)
         self._set_text("")
         self._suggestions.paused = False
@@ -127,13 +128,16 @@ class DraftController(QObject):
         if done.id != self._id:
             return
         self._set_running(False)
-        if done.completion.stop_reason is not StopReason.CANCELLED or self._text:
-            self.finished.emit(done)
+        if not self._text:
+            self._end()  # nothing was written: no draft to keep, suggestions resume
+            return
+        self.finished.emit(done)
 
     @Slot(int, str)
-    def _on_failed(self, request_id: int, _message: str) -> None:
+    def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._id:
-            self._set_running(False)
+            self._end()
+            self.failed.emit(message)
 
     def _set_text(self, text: str) -> None:
         if text != self._text:

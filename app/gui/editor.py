@@ -241,8 +241,7 @@ class GhostTextEdit(QPlainTextEdit):
         if revision == self._revision:
             return  # a layout refresh (markContentsDirty), not an edit
         self._revision = revision
-        if self._draft:
-            self.discard_draft()
+        self.discard_draft()  # any edit (paste, undo, open...) ends a pending draft
         if self._ghost:
             self._quiet += 1
             try:
@@ -258,6 +257,7 @@ class GhostTextEdit(QPlainTextEdit):
             return  # an edit: the contents handler deals with it
         if self._ghost:
             self._controller.cursor_moved()
+        self.discard_draft()  # a draft belongs where it was written
 
     # ----------------------------------------------------------------- painting
 

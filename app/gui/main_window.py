@@ -51,6 +51,9 @@ from app.gui.suggestions import SuggestionController, SuggestionStats
 from app.gui.theme import apply_theme
 from app.gui.worker import LoadedModel, RequestDone, WorkerThread
 
+#: Engine threads that did not stop in time at close (kept alive rather than destroyed).
+_UNFINISHED: list[WorkerThread] = []
+
 DOCUMENT_FILTER = "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
 MODEL_FILTER = "GGUF models (*.gguf);;All files (*)"
 
@@ -240,6 +243,7 @@ class MainWindow(QMainWindow):
         self.drafts.runningChanged.connect(self.stop_draft_button.setVisible)
         self.stop_draft_button.clicked.connect(self.drafts.stop)
         self.drafts.finished.connect(self._draft_finished)
+        self.drafts.failed.connect(lambda m: self.show_banner(self.tr("Draft failed: ") + m))
         self.editor.document().modificationChanged.connect(lambda _m: self._update_title())
         self.editor.document().contentsChanged.connect(lambda: self._word_timer.start())
         self.editor.cursorPositionChanged.connect(self._update_position)
@@ -333,6 +337,8 @@ class MainWindow(QMainWindow):
     def new_document(self) -> None:
         if not self.maybe_save():
             return
+        self.controller.dismiss()
+        self.editor.discard_draft()
         self.editor.setPlainText("")
         self._path, self._format = None, DEFAULT_FORMAT
         self.editor.document().setModified(False)
@@ -504,7 +510,11 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> bool:
         """Stop suggestions and the engine thread; True when the thread has ended."""
         self.controller.shutdown()
-        return self.worker.stop()
+        self.editor.discard_draft()
+        stopped = self.worker.stop()
+        if not stopped:  # never destroy a running QThread: keep it until the process ends
+            _UNFINISHED.append(self.worker)
+        return stopped
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closing and not self.maybe_save():

@@ -47,7 +47,9 @@ class SamplerChart(QWidget):
         pale.setAlpha(60)
         if self.view is None:
             painter.setPen(text_colour)
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("No model"))
+            painter.drawText(
+                self.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("Nothing to show yet")
+            )
             return
         label_w, note_w = 110.0, 70.0
         bar_w = max(20.0, self.width() - label_w - note_w - 8)
@@ -116,6 +118,6 @@ class SamplerViewController(QObject):
         )
 
     @Slot(int, object)
-    def _on_inspected(self, request_id: int, view: SamplerView) -> None:
+    def _on_inspected(self, request_id: int, view: SamplerView | None) -> None:
         if request_id == self._latest:
             self.viewChanged.emit(view)

@@ -221,8 +221,11 @@ class SuggestionController(QObject):
         self._ghost = remainder
         if self._pending is not None:
             self._pending.consumed += consumed
-        if self._alternatives:
-            self._alternatives = []
+        if self._alt_request:  # computed for the old cursor: drop them
+            self._alt_request = 0
+            self._worker.new_request_id()
+            self.busyChanged.emit(False)
+        self._alternatives = []
         if not remainder:
             self.text_edited()
 

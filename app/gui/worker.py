@@ -88,14 +88,17 @@ class EngineWorker(QObject):
     finished = Signal(object)  # RequestDone
     alternatives = Signal(int, object)  # request id, list[str] of raw continuations
     failed = Signal(int, str)  # request id, message
-    inspected = Signal(int, object)  # inspect request id, SamplerView
+    inspected = Signal(int, object)  # inspect request id, SamplerView (None: unavailable)
 
     def __init__(self) -> None:
         super().__init__()
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         self._latest = 0  # newest request id the GUI has issued
-        self._running: int | None = None  # id of the request inside the engine
+        # One cancel event per request, armed before its work starts, so a stop that
+        # arrives while the prompt is being built (or between alternatives) still counts.
+        self._events: dict[int, threading.Event] = {}
+        self._stopped: set[int] = set()  # stopped before the worker reached them
         self._latest_inspect = 0  # inspections have their own ids: they cancel nothing
 
     # -------------------------------------------------------------- any thread
@@ -104,22 +107,22 @@ class EngineWorker(QObject):
         """Every request older than ``request_id`` is stale: skip or stop it. Thread-safe."""
         with self._lock:
             self._latest = max(self._latest, request_id)
-            stop = self._running is not None and self._running < self._latest
-            engine = self._engine
-        if stop and engine is not None:
-            engine.cancel()
+            stale = [event for rid, event in self._events.items() if rid < self._latest]
+        for event in stale:
+            event.set()
 
     def supersede_inspection(self, request_id: int) -> None:
         with self._lock:
             self._latest_inspect = max(self._latest_inspect, request_id)
 
     def stop_request(self, request_id: int) -> None:
-        """Stop one running request (it has produced enough). Thread-safe."""
+        """Stop one request (it has produced enough), running or still queued. Thread-safe."""
         with self._lock:
-            stop = self._running == request_id
-            engine = self._engine
-        if stop and engine is not None:
-            engine.cancel()
+            event = self._events.get(request_id)
+            if event is None:
+                self._stopped.add(request_id)
+        if event is not None:
+            event.set()
 
     # -------------------------------------------------------------- worker thread
 
@@ -157,22 +160,29 @@ class EngineWorker(QObject):
     @Slot(object)
     def complete(self, request: CompletionRequest) -> None:
         engine = self._engine
+        cancel = threading.Event()
         with self._lock:
-            if request.id < self._latest or engine is None:
-                if engine is None:
-                    self.failed.emit(request.id, "no model is loaded")
-                return  # stale: a newer request exists
-            self._running = request.id
+            stale = request.id < self._latest
+            if not stale and engine is not None:
+                if request.id in self._stopped:
+                    cancel.set()
+                self._events[request.id] = cancel
+        if engine is None:
+            self.failed.emit(request.id, "no model is loaded")
+            return
+        if stale:
+            return  # a newer request exists
         picked_up_ms = (time.perf_counter() - request.created) * 1000.0
         try:
             context = _prompt(engine, request)
             if request.n_alternatives > 1:
-                self._alternatives(engine, request, context.prefix)
+                self._alternatives(engine, request, context.prefix, cancel)
                 return
             result = engine.complete(
                 context.prefix,
                 request.sampling,
                 on_text=lambda piece: self.token.emit(request.id, piece),
+                cancel=cancel,
             )
             self.finished.emit(RequestDone(request.id, result, picked_up_ms))
         except (EngineError, ValueError) as exc:
@@ -181,7 +191,8 @@ class EngineWorker(QObject):
             self.failed.emit(request.id, f"unexpected error: {exc!r}")
         finally:
             with self._lock:
-                self._running = None
+                self._events.pop(request.id, None)
+                self._stopped.discard(request.id)
 
     @Slot(object)
     def inspect(self, request: InspectRequest) -> None:
@@ -196,17 +207,19 @@ class EngineWorker(QObject):
             view = sampler_view(
                 logits, request.sampling, history, _token_text(engine), top_n=request.top_n
             )
-        except (EngineError, ValueError) as exc:
-            self.failed.emit(-request.id, str(exc))
+        except Exception:  # the chart shows it has no view; typing is unaffected
+            self.inspected.emit(request.id, None)
             return
         self.inspected.emit(request.id, view)
 
-    def _alternatives(self, engine: Engine, request: CompletionRequest, prompt: str) -> None:
+    def _alternatives(
+        self, engine: Engine, request: CompletionRequest, prompt: str, cancel: threading.Event
+    ) -> None:
         """Continuations that start from the 2nd, 3rd... likeliest next token."""
         texts: list[str] = []
         for branch in range(1, request.n_alternatives + 1):
-            result = engine.complete(prompt, request.sampling, branch=branch)
-            if result.stop_reason is StopReason.CANCELLED:
+            result = engine.complete(prompt, request.sampling, branch=branch, cancel=cancel)
+            if result.stop_reason is StopReason.CANCELLED or cancel.is_set():
                 return
             texts.append(result.text)
         self.alternatives.emit(request.id, texts)
