@@ -236,3 +236,40 @@ def test_sampler_chart_follows_the_cursor_and_the_sliders(qtbot: QtBot, window: 
     assert not image.isNull()
     qtbot.keyClicks(window.editor, " then")  # typing goes on while the view refreshes
     assert window.editor.toPlainText() == TEXT + " then"
+
+
+def test_a_draft_stopped_before_its_first_token_leaves_suggestions_on(
+    qtbot: QtBot, tiny_model: TestModel
+) -> None:
+    w = _draft_window(qtbot, tiny_model["q8_0"], 50)
+    try:
+        w.generate_draft()
+        w.drafts.stop()  # still queued: the stop is remembered and honoured at once
+        qtbot.waitUntil(lambda: not w.drafts.pending, timeout=WAIT_MS)
+        assert not w.controller.paused and w.editor.draft_text() == ""
+        with qtbot.waitSignal(w.controller.suggestionShown, timeout=WAIT_MS):
+            w.controller.trigger_now()
+    finally:
+        close_window(w)
+
+
+def test_a_draft_ends_when_the_cursor_moves_or_the_text_changes(
+    qtbot: QtBot, tiny_model: TestModel
+) -> None:
+    w = _draft_window(qtbot, tiny_model["q8_0"], 12)
+    try:
+        with qtbot.waitSignal(w.drafts.finished, timeout=WAIT_MS):
+            w.generate_draft()
+        assert w.editor.draft_text()
+        qtbot.keyClick(w.editor, Qt.Key.Key_Home)
+        assert w.editor.draft_text() == "" and not w.drafts.pending
+        sent = requests_sent(w)
+        w.drafts.regenerate()  # nothing pending: nothing to regenerate
+        assert sent == []
+        w.generate_draft()
+        w.editor.setPlainText("Another text")  # an edit that is not a keystroke
+        assert not w.drafts.pending
+        qtbot.waitUntil(lambda: w.controller.idle, timeout=WAIT_MS)
+        assert w.editor.toPlainText() == "Another text" and w.editor.draft_text() == ""
+    finally:
+        close_window(w)
