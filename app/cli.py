@@ -231,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="validate a GGUF and describe it")
     p.add_argument("model", metavar="M.gguf")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    from app import cli_models
+
+    cli_models.add_parser(sub)
     return parser
 
 
@@ -380,8 +384,15 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_gui(args.model, args.file)
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from app import cli_models
+
+    return cli_models.run(args)
+
+
 COMMANDS = {
     "gui": cmd_gui,
+    "models": cmd_models,
     "complete": cmd_complete,
     "draft": cmd_draft,
     "convert": cmd_convert,
@@ -391,6 +402,7 @@ COMMANDS = {
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
+    from app.cli_models import errors as model_errors
     from app.core.convert import ConversionError
     from app.core.engine import EngineError
     from app.core.gguf_info import ModelFileError
@@ -398,7 +410,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from app.core.sampling import SettingError
 
     return (CliError, ModelFileError, ConversionError, QuantizeError, EngineError,
-            SettingError, OSError)  # fmt: skip
+            SettingError, OSError, *model_errors())  # fmt: skip
 
 
 def _interrupted() -> int:

@@ -119,16 +119,40 @@ def _check_optional_text(name: str, value: object) -> None:
         raise SettingError(f"{name} must be a non-empty string (or unset), got {value!r}")
 
 
+BACKENDS = ("local", "remote")
+
+
 @dataclass(frozen=True)
 class RuntimeSettings:
-    """How llama.cpp runs the model; None means "let llama.cpp / the model decide"."""
+    """How the model runs; None means "let llama.cpp / the model decide".
+
+    ``backend`` "local" runs the GGUF in-process through llama.cpp; "remote" sends
+    requests to an OpenAI-compatible ``/v1/completions`` server at ``remote_url``
+    (``remote_api_key`` is sent as a bearer token; the settings file is private, 0600).
+    """
 
     n_threads: int | None = None
     n_gpu_layers: int = 0
     n_ctx: int | None = None
+    backend: str = "local"
+    remote_url: str | None = None
+    remote_api_key: str | None = None
 
     def __post_init__(self) -> None:
         _check_ranges(self, "runtime", RUNTIME_RANGES)
+        if self.backend not in BACKENDS:
+            raise SettingError(
+                f"runtime.backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
+            )
+        _check_optional_text("runtime.remote_url", self.remote_url)
+        url = self.remote_url
+        if url is not None and not url.lower().startswith(("http://", "https://")):
+            raise SettingError(
+                f"runtime.remote_url must start with http:// or https://, got {url!r}"
+            )
+        _check_optional_text("runtime.remote_api_key", self.remote_api_key)
+        if self.backend == "remote" and url is None:
+            raise SettingError("runtime.backend 'remote' needs runtime.remote_url")
 
 
 @dataclass(frozen=True)

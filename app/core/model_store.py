@@ -1,0 +1,362 @@
+"""The model store: every model the writer has, each a GGUF plus a small manifest.
+
+A model lives in ``<data>/models/<id>/`` as ``model.gguf`` and ``manifest.json``. A GGUF
+the writer chose to keep where it is ("referenced in place") has only the manifest here;
+removing it from the store never deletes the writer's own file. The manifest records
+where the model came from, its licence and its SHA-256, so the app can show provenance
+and tell a damaged file from a good one without trusting file names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from app.core.gguf_info import ModelFileError, ModelInfo, inspect_model
+from app.core.paths import AppPaths, atomic_write
+
+MANIFEST = "manifest.json"
+MODEL_FILE = "model.gguf"
+MANIFEST_SCHEMA = 1
+_CHUNK = 1 << 20
+#: Free space kept beyond a file's size, so a copy never fills the disk to the last byte.
+SPACE_MARGIN = 64 << 20
+
+#: ``progress(done_bytes, total_bytes)`` while a file is copied or hashed.
+ByteProgress = Callable[[int, int], None]
+
+
+class StoreError(Exception):
+    """A store operation failed; the message says why and the store is unchanged."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What the store knows about one model, as written to its ``manifest.json``."""
+
+    id: str
+    name: str
+    file: str  # MODEL_FILE inside the model's folder, or an absolute path when referenced
+    referenced: bool
+    source: str  # where it came from: "hub:<repo>@<commit>", "file:<path>", "folder:<path>"...
+    licence: str
+    licence_url: str
+    quantization: str
+    sha256: str
+    size: int
+    architecture: str
+    parameters: int
+    context_length: int
+    added: str
+    catalog_id: str = ""  # the catalog entry it was built from, if any
+    offline: bool = False  # the offline model that ships as a pip extra
+    licence_file: str = ""  # a licence text kept beside the model (file name in its folder)
+    schema_version: int = MANIFEST_SCHEMA
+
+    def to_json(self) -> bytes:
+        return (json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _manifest_from(data: Any, where: Path) -> Manifest:
+    if not isinstance(data, dict):
+        raise StoreError(f"{where}: not a JSON object")
+    values: dict[str, Any] = {}
+    for f in fields(Manifest):
+        if f.name in data:
+            values[f.name] = data[f.name]
+    try:
+        manifest = Manifest(**values)
+    except TypeError as exc:
+        raise StoreError(f"{where}: incomplete manifest ({exc})") from None
+    for f in fields(Manifest):
+        value = getattr(manifest, f.name)
+        kind = {"bool": bool, "int": int}.get(str(f.type), str)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise StoreError(f"{where}: {f.name!r} has the wrong type ({value!r})")
+    return manifest
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    manifest: Manifest
+    folder: Path
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def path(self) -> Path:
+        file = Path(self.manifest.file)
+        return file if self.manifest.referenced else self.folder / file
+
+    @property
+    def available(self) -> bool:
+        """False when a referenced file was moved or deleted outside the app."""
+        return self.path.is_file()
+
+    @property
+    def is_gpt2(self) -> bool:
+        return self.manifest.architecture == "gpt2"
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.")
+    return slug[:60] or "model"
+
+
+def sha256_file(
+    path: Path, progress: ByteProgress | None = None, cancel: threading.Event | None = None
+) -> str:
+    digest = hashlib.sha256()
+    total = path.stat().st_size
+    done = 0
+    with path.open("rb") as fh:
+        while block := fh.read(_CHUNK):
+            _check_cancel(cancel)
+            digest.update(block)
+            done += len(block)
+            if progress is not None:
+                progress(done, total)
+    return digest.hexdigest()
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise StoreError("cancelled")
+
+
+def licence_of(info: ModelInfo) -> tuple[str, str]:
+    """The licence a GGUF declares about itself (``general.license``), if any."""
+    licence = info.metadata.get("general.license")
+    url = info.metadata.get("general.license.link")
+    return (
+        str(licence) if licence else "unknown (not stated in the file)",
+        str(url) if url else "",
+    )
+
+
+class ModelStore:
+    """The models folder. Methods are safe to call from one thread at a time."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def default(cls) -> ModelStore:
+        return cls(AppPaths.default().models_dir)
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for builds, on the same file system as the models."""
+        return self.root / ".work"
+
+    # ---------------------------------------------------------------- reading
+
+    def scan(self) -> tuple[list[StoredModel], list[str]]:
+        """Every readable model, by name, and one problem line per unreadable manifest."""
+        models: list[StoredModel] = []
+        problems: list[str] = []
+        if not self.root.is_dir():
+            return models, problems
+        for folder in sorted(self.root.iterdir()):
+            if folder.name.startswith(".") or not folder.is_dir():
+                continue
+            manifest_path = folder / MANIFEST
+            if not manifest_path.exists():
+                continue
+            try:
+                data = json.loads(manifest_path.read_text(encoding="utf-8"))
+                models.append(StoredModel(_manifest_from(data, manifest_path), folder))
+            except (OSError, ValueError, StoreError) as exc:
+                problems.append(f"{manifest_path}: skipped, the manifest is unreadable ({exc})")
+        models.sort(key=lambda m: (m.name.lower(), m.id))
+        return models, problems
+
+    def models(self) -> list[StoredModel]:
+        return self.scan()[0]
+
+    def get(self, ident: str) -> StoredModel:
+        """A model by id, name or catalog id (case-insensitive)."""
+        key = ident.strip().lower()
+        models = self.models()
+        for match in (
+            lambda m: m.id == key,
+            lambda m: m.name.lower() == key,
+            lambda m: m.manifest.catalog_id == key,
+        ):
+            found = [m for m in models if match(m)]
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                ids = ", ".join(m.id for m in found)
+                raise StoreError(f"{ident!r} matches several models ({ids}); use an id")
+        known = ", ".join(m.id for m in models) or "none installed"
+        raise StoreError(f"no installed model called {ident!r} (installed: {known})")
+
+    def find_path(self, path: str | Path) -> StoredModel | None:
+        target = os.path.realpath(path)
+        for model in self.models():
+            if os.path.realpath(model.path) == target:
+                return model
+        return None
+
+    def new_id(self, name: str) -> str:
+        base = slugify(name)
+        taken = {p.name for p in self.root.iterdir()} if self.root.is_dir() else set()
+        candidate, n = base, 2
+        while candidate in taken:
+            candidate, n = f"{base}-{n}", n + 1
+        return candidate
+
+    # ---------------------------------------------------------------- writing
+
+    def add_file(
+        self,
+        src: str | Path,
+        *,
+        mode: str = "copy",
+        name: str | None = None,
+        source: str | None = None,
+        licence: tuple[str, str] | None = None,
+        catalog_id: str = "",
+        offline: bool = False,
+        sha256: str | None = None,
+        progress: ByteProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> StoredModel:
+        """Validate ``src`` and add it: ``mode`` is "copy", "move" (a file built for the
+        store) or "reference" (keep it where it is). Validation comes first, so a broken
+        file never enters the store.
+        """
+        if mode not in ("copy", "move", "reference"):
+            raise StoreError(f"unknown import mode {mode!r}")
+        src = Path(src).absolute()
+        try:
+            info = inspect_model(src)
+        except ModelFileError as exc:
+            raise StoreError(str(exc)) from None
+        if mode == "reference":
+            existing = self.find_path(src)
+            if existing is not None:
+                raise StoreError(f"{src} is already in the store as {existing.id!r}")
+        model_id = self.new_id(name or info.name or src.stem)
+        folder = self.root / model_id
+        folder.mkdir(parents=True)
+        try:
+            if mode == "copy":
+                self._check_space(info.file_size)
+                digest = self._copy(src, folder / MODEL_FILE, progress, cancel)
+            elif mode == "move":
+                digest = sha256 or sha256_file(src, progress, cancel)
+                os.replace(src, folder / MODEL_FILE)
+            else:
+                digest = sha256 or sha256_file(src, progress, cancel)
+            lic, lic_url = licence or licence_of(info)
+            manifest = Manifest(
+                id=model_id,
+                name=name or info.name or src.stem,
+                file=str(src) if mode == "reference" else MODEL_FILE,
+                referenced=mode == "reference",
+                source=source or f"file:{src}",
+                licence=lic,
+                licence_url=lic_url,
+                quantization=info.quantization,
+                sha256=digest,
+                size=info.file_size,
+                architecture=info.architecture,
+                parameters=info.parameter_count,
+                context_length=info.context_length,
+                added=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                catalog_id=catalog_id,
+                offline=offline,
+            )
+            atomic_write(folder / MANIFEST, manifest.to_json())
+        except BaseException as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(exc, OSError):
+                reason = exc.strerror or exc
+                raise StoreError(f"{src}: cannot add it to the store: {reason}") from None
+            raise
+        return StoredModel(manifest, folder)
+
+    def attach_licence(self, model: StoredModel, text_file: Path) -> StoredModel:
+        """Keep a copy of the model's licence text beside it, named in the manifest."""
+        target = model.folder / f"LICENCE{text_file.suffix}"
+        shutil.copyfile(text_file, target)
+        manifest = Manifest(**{**asdict(model.manifest), "licence_file": target.name})
+        atomic_write(model.folder / MANIFEST, manifest.to_json())
+        return StoredModel(manifest, model.folder)
+
+    def remove(self, ident: str) -> StoredModel:
+        """Delete a model from the store (a referenced file itself is left alone)."""
+        model = self.get(ident)
+        # Drop the manifest first: a half-removed folder is then invisible, never half-listed.
+        try:
+            (model.folder / MANIFEST).unlink()
+        except OSError as exc:
+            raise StoreError(f"cannot remove {model.id}: {exc.strerror or exc}") from None
+        shutil.rmtree(model.folder, ignore_errors=True)
+        return model
+
+    def clear_work(self) -> None:
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    # ---------------------------------------------------------------- helpers
+
+    def free_bytes(self) -> int:
+        probe = self.root
+        while not probe.exists():
+            probe = probe.parent
+        return shutil.disk_usage(probe).free
+
+    def _check_space(self, needed: int) -> None:
+        free = self.free_bytes()
+        if free < needed + SPACE_MARGIN:
+            raise StoreError(
+                f"not enough disk space in {self.root}: {needed / 2**20:.0f} MiB needed "
+                f"(plus {SPACE_MARGIN >> 20} MiB to spare), {free / 2**20:.0f} MiB free"
+            )
+
+    def check_space(self, needed: int) -> None:
+        self._check_space(needed)
+
+    @staticmethod
+    def _copy(
+        src: Path, dst: Path, progress: ByteProgress | None, cancel: threading.Event | None
+    ) -> str:
+        """Copy and hash in one pass; the file appears under its name only when complete."""
+        tmp = dst.with_name(dst.name + ".part")
+        digest = hashlib.sha256()
+        total = src.stat().st_size
+        done = 0
+        try:
+            with src.open("rb") as fin, tmp.open("wb") as fout:
+                while block := fin.read(_CHUNK):
+                    _check_cancel(cancel)
+                    digest.update(block)
+                    fout.write(block)
+                    done += len(block)
+                    if progress is not None:
+                        progress(done, total)
+                fout.flush()
+                os.fsync(fout.fileno())
+            os.replace(tmp, dst)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return digest.hexdigest()

@@ -1,0 +1,1 @@
+"""The model catalog, installed as ``app.catalog``: data only (see catalog.json)."""
