@@ -26,12 +26,18 @@ def greedy_settings(**suggestions: object) -> AppSettings:
 
 
 def open_window(
-    qtbot: QtBot, model: Path | None, settings: AppSettings | None = None
+    qtbot: QtBot,
+    model: Path | None,
+    settings: AppSettings | None = None,
+    *,
+    choose_model: bool = False,
 ) -> MainWindow:
+    """A shown window; ``choose_model`` runs the first-run model choice (off by default:
+    most tests load a test model themselves)."""
     paths = AppPaths.default()
     if settings is not None or not paths.settings_file.exists():
         save_settings(settings or greedy_settings(), paths.settings_file)
-    window = create_window(str(model) if model else None, paths=paths)
+    window = create_window(str(model) if model else None, paths=paths, choose_model=choose_model)
     qtbot.addWidget(window, before_close_func=lambda w: w.editor.document().setModified(False))
     window.show()
     return window

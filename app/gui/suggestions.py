@@ -178,12 +178,17 @@ class SuggestionController(QObject):
         self._cache.clear()
 
     def load_model(self, path: str, runtime: RuntimeSettings | None = None) -> None:
+        """Load a GGUF in-process, or connect to the server when the backend is remote."""
         runtime = runtime or RuntimeSettings()
         self._cancel_all()
         self._cache.clear()
-        self._worker.commands.load.emit(
-            LoadRequest(path, runtime.n_ctx, runtime.n_threads, runtime.n_gpu_layers)
-        )
+        if runtime.backend == "remote" and runtime.remote_url:
+            request = LoadRequest(
+                runtime.remote_url, runtime.n_ctx, remote=True, api_key=runtime.remote_api_key
+            )
+        else:
+            request = LoadRequest(path, runtime.n_ctx, runtime.n_threads, runtime.n_gpu_layers)
+        self._worker.commands.load.emit(request)
 
     # ----------------------------------------------------------------- what the writer did
 

@@ -16,6 +16,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -26,16 +27,23 @@ from app.core.llama_runtime import BuildInfo, build_info
 from app.core.sampler_view import sampler_view
 from app.core.sampling import SamplingSettings
 
+if TYPE_CHECKING:
+    from app.core.remote_engine import RemoteEngine
+
 #: Every thread started here, so tests (and shutdown) can check none is left running.
 LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
 class LoadRequest:
+    """A GGUF to run in-process, or (``remote``) the URL of an OpenAI-compatible server."""
+
     path: str
     n_ctx: int | None = None
     n_threads: int | None = None
     n_gpu_layers: int = 0
+    remote: bool = False
+    api_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,12 +73,21 @@ class InspectRequest:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    info: ModelInfo
+    """What is loaded. ``info`` describes a local GGUF; a remote server has none."""
+
+    info: ModelInfo | None
     build: BuildInfo
     n_ctx: int
     n_threads: int
     n_gpu_layers: int
     load_ms: float
+    name: str = ""
+    source: str = ""  # the GGUF's path, or the server's URL
+    remote: bool = False
+
+    @property
+    def context_length(self) -> int:
+        return self.info.context_length if self.info is not None else self.n_ctx
 
 
 @dataclass(frozen=True)
@@ -92,7 +109,7 @@ class EngineWorker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self._engine: Engine | None = None
+        self._engine: Engine | RemoteEngine | None = None
         self._lock = threading.Lock()
         self._latest = 0  # newest request id the GUI has issued
         # One cancel event per request, armed before its work starts, so a stop that
@@ -131,13 +148,21 @@ class EngineWorker(QObject):
         self.model_loading.emit(request.path)
         started = time.perf_counter()
         self._close_engine()
+        engine: Engine | RemoteEngine
         try:
-            engine = Engine(
-                request.path,
-                n_ctx=request.n_ctx,
-                n_threads=request.n_threads,
-                n_gpu_layers=request.n_gpu_layers,
-            )
+            if request.remote:
+                from app.core.remote_engine import RemoteEngine
+
+                engine = RemoteEngine(
+                    request.path, api_key=request.api_key, n_ctx=request.n_ctx or 2048
+                )
+            else:
+                engine = Engine(
+                    request.path,
+                    n_ctx=request.n_ctx,
+                    n_threads=request.n_threads,
+                    n_gpu_layers=request.n_gpu_layers,
+                )
         except (ModelFileError, EngineError, OSError) as exc:
             self.model_failed.emit(str(exc))
             return
@@ -146,14 +171,22 @@ class EngineWorker(QObject):
             return
         with self._lock:
             self._engine = engine
+        if isinstance(engine, Engine):
+            info: ModelInfo | None = engine.info
+            name = engine.info.name
+        else:
+            info, name = None, engine.description
         self.model_loaded.emit(
             LoadedModel(
-                info=engine.info,
+                info=info,
                 build=build_info(),
                 n_ctx=engine.n_ctx,
                 n_threads=engine.n_threads,
                 n_gpu_layers=engine.n_gpu_layers,
                 load_ms=(time.perf_counter() - started) * 1000.0,
+                name=name,
+                source=request.path,
+                remote=info is None,
             )
         )
 
@@ -201,6 +234,9 @@ class EngineWorker(QObject):
         with self._lock:
             if engine is None or request.id < self._latest_inspect:
                 return
+        if not isinstance(engine, Engine):  # a server does not expose its logits
+            self.inspected.emit(request.id, None)
+            return
         try:
             context = _prompt(engine, request)
             logits, history = engine.next_token_logits(context.prefix)
@@ -213,7 +249,11 @@ class EngineWorker(QObject):
         self.inspected.emit(request.id, view)
 
     def _alternatives(
-        self, engine: Engine, request: CompletionRequest, prompt: str, cancel: threading.Event
+        self,
+        engine: Engine | RemoteEngine,
+        request: CompletionRequest,
+        prompt: str,
+        cancel: threading.Event,
     ) -> None:
         """Continuations that start from the 2nd, 3rd... likeliest next token."""
         texts: list[str] = []
@@ -239,7 +279,9 @@ class EngineWorker(QObject):
             engine.close()
 
 
-def _prompt(engine: Engine, request: CompletionRequest | InspectRequest) -> PromptContext:
+def _prompt(
+    engine: Engine | RemoteEngine, request: CompletionRequest | InspectRequest
+) -> PromptContext:
     """The prompt for the text around the cursor, within the model's token budget."""
     return build_prompt(
         request.text,

@@ -1,0 +1,162 @@
+"""The model manager and the first run, driven through the real window (offscreen)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.core.model_store import ModelStore
+from app.core.paths import AppPaths
+from app.gui.main_window import MainWindow
+from app.gui.model_manager import ModelManagerDialog
+from tests.conftest import TestModel
+from tests.gui_support import WAIT_MS, close_window, open_window, type_and_wait
+
+
+def _no_offline_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine where the ``offline`` extra is not installed."""
+    monkeypatch.setattr("app.core.model_choice.find_package", lambda: None)
+    monkeypatch.setattr("app.gui.model_manager.find_package", lambda: None)
+
+
+def _wait_job(qtbot: QtBot, w: MainWindow) -> None:
+    qtbot.waitUntil(lambda: not w.model_jobs.busy, timeout=WAIT_MS * 3)
+
+
+def _store() -> ModelStore:
+    return ModelStore(AppPaths.default().models_dir)
+
+
+def test_first_run_with_no_model_opens_the_manager_with_gpt2_preselected(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    w = open_window(qtbot, None, choose_model=True)
+    try:
+        manager = w.model_manager
+        assert manager is not None and manager.isVisible()
+        rows = manager.catalog_table.selectionModel().selectedRows()
+        assert [r.row() for r in rows] == [0]
+        assert manager.catalog_table.item(0, 0).text() == "GPT-2 (124M)"
+        assert "GPT-2 (124M) is recommended" in w.banner.text()
+        assert manager.installed_table.rowCount() == 0
+        assert w.controller.model is None
+    finally:
+        close_window(w)
+
+
+@pytest.mark.slow
+def test_first_run_builds_the_offline_model_and_it_writes_real_text(qtbot: QtBot) -> None:
+    w = open_window(qtbot, None, choose_model=True)
+    try:
+        with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 3) as loaded:
+            pass
+        model = loaded.args[0]
+        assert model is not None and model.info.architecture == "gemma3"
+        stored = _store().models()
+        assert [m.manifest.offline for m in stored] == [True]
+        assert model.source == str(stored[0].path)
+        assert w.model_manager is None  # no dialog needed: the app just works
+        w.editor.setFocus()
+        ghost = type_and_wait(qtbot, w, "The weather today is")
+        assert ghost.strip()
+        assert w.settings.model_path == str(stored[0].path)  # remembered for next time
+    finally:
+        close_window(w)
+
+
+def test_manager_lists_switches_sets_default_and_deletes(
+    qtbot: QtBot, window: MainWindow, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    store = _store()
+    a = store.add_file(tiny_model["q8_0"], name="Tiny Q8")
+    b = store.add_file(tiny_model["f16"], name="Tiny F16")
+    w = window
+    manager = w.open_model_manager()
+    assert manager.installed_table.rowCount() == 2
+    names = [manager.installed_table.item(r, 0).text() for r in range(2)]
+    assert names == ["Tiny F16", "Tiny Q8"]  # not in use: the window loaded the fixture's path
+    assert manager.installed_table.item(0, 3).text() == "F16"
+
+    manager.select_model(b.id)
+    with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
+        manager.use_button.click()
+    assert loaded.args[0].source == str(b.path)  # switched at run time, no restart
+    assert "in use" in manager.installed_table.item(0, 0).text()
+    assert w.settings.model_path == str(b.path)
+
+    manager.select_model(a.id)
+    manager.default_button.click()
+    assert w.settings.model_path == str(a.path)
+    assert "default" in manager.installed_table.item(1, 0).text()
+
+    assert not manager.delete_model(b.id)  # in use: refused with a reason
+    assert "in use" in manager.progress_label.text()
+    assert manager.delete_model(a.id)
+    assert [m.id for m in store.models()] == [b.id]
+    assert not a.folder.exists()
+
+
+def test_open_gguf_copies_it_into_the_store(
+    qtbot: QtBot, window: MainWindow, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    manager = window.open_model_manager()
+    with qtbot.waitSignal(window.model_jobs.finished, timeout=WAIT_MS) as done:
+        assert manager.import_gguf(str(tiny_model["f32"]), "copy")
+    model = done.args[0]
+    assert model.path.parent.parent == _store().root
+    assert manager.installed_table.rowCount() == 1
+    assert "Added" in manager.progress_label.text()
+
+
+def test_opening_a_broken_gguf_says_why_and_adds_nothing(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 40)
+    manager = window.open_model_manager()
+    with qtbot.waitSignal(window.model_jobs.failed, timeout=WAIT_MS) as failed:
+        manager.import_gguf(str(bad), "reference")
+    assert "broken.gguf" in failed.args[0]
+    assert "broken.gguf" in manager.progress_label.text()
+    assert manager.installed_table.rowCount() == 0
+    assert window.controller.enabled  # the loaded model is untouched
+
+
+def test_import_folder_converts_quantizes_and_the_model_completes(
+    qtbot: QtBot, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    w = open_window(qtbot, None, choose_model=True)  # first run: the manager opens
+    try:
+        manager = w.model_manager
+        assert isinstance(manager, ModelManagerDialog)
+        stages: list[str] = []
+        w.model_jobs.progress.connect(lambda p: stages.append(p.stage))
+        with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 2) as loaded:
+            assert manager.import_folder(str(tiny_model.checkpoint), "Q4_K_M")
+        assert {"convert", "quantize"} <= set(stages)
+        model = loaded.args[0]
+        assert model.info.file_type == "Q4_K_M"  # the first model added is loaded at once
+        assert list(_store().work_dir.iterdir()) == []  # the F16 intermediate is gone
+        w.editor.setFocus()
+        assert type_and_wait(qtbot, w, "The ship left")
+    finally:
+        close_window(w)
+
+
+def test_a_second_job_waits_its_turn(
+    qtbot: QtBot, window: MainWindow, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    manager = window.open_model_manager()
+    with qtbot.waitSignal(window.model_jobs.finished, timeout=WAIT_MS):
+        assert manager.import_gguf(str(tiny_model["f32"]), "copy")
+        assert not manager.import_gguf(str(tiny_model["f16"]), "copy")  # busy: refused
+    _wait_job(qtbot, window)
+    assert manager.installed_table.rowCount() == 1
