@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.core.engine import Engine
 from app.core.model_store import ModelStore
 from app.core.paths import AppPaths
+from app.core.sampling import GREEDY
 from app.gui.main_window import MainWindow
 from app.gui.model_manager import ModelManagerDialog
 from tests.conftest import TestModel
-from tests.gui_support import WAIT_MS, close_window, open_window, type_and_wait
+from tests.gui_support import (
+    TEXT,
+    WAIT_MS,
+    close_window,
+    greedy_settings,
+    open_window,
+    type_and_wait,
+)
+from tests.llama_server import free_port, llama_server
 
 
 def _no_offline_package(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,3 +171,52 @@ def test_a_second_job_waits_its_turn(
         assert not manager.import_gguf(str(tiny_model["f16"]), "copy")  # busy: refused
     _wait_job(qtbot, window)
     assert manager.installed_table.rowCount() == 1
+
+
+@pytest.mark.slow
+def test_remote_backend_suggests_and_switching_back_to_a_local_model_works(
+    qtbot: QtBot, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    settings = greedy_settings()
+    with llama_server(tiny_model["f16"]) as server:
+        runtime = replace(settings.runtime, backend="remote", remote_url=server.url, n_ctx=128)
+        w = open_window(qtbot, None, replace(settings, runtime=runtime), choose_model=True)
+        try:
+            with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
+                pass
+            model = loaded.args[0]
+            assert model is not None and model.remote and model.info is None
+            assert model.source == server.url and "server" in w.model_label.text()
+            w.editor.setFocus()
+            ghost = type_and_wait(qtbot, w, TEXT)
+            with Engine(tiny_model["f16"]) as engine:  # the server runs the same model
+                expected = engine.complete(TEXT, replace(GREEDY, max_tokens=24)).text
+            assert expected.startswith(ghost.rstrip()) or ghost.startswith(expected.rstrip())
+
+            local = _store().add_file(tiny_model["q8_0"])
+            manager = w.open_model_manager()
+            manager.select_model(local.id)
+            with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
+                manager.use_button.click()
+            assert loaded.args[0].info is not None and not loaded.args[0].remote
+            assert w.settings.runtime.backend == "local"
+        finally:
+            close_window(w)
+
+
+def test_remote_backend_that_cannot_be_reached_says_so(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    settings = greedy_settings()
+    url = f"http://127.0.0.1:{free_port()}"
+    runtime = replace(settings.runtime, backend="remote", remote_url=url)
+    w = open_window(qtbot, None, replace(settings, runtime=runtime), choose_model=True)
+    try:
+        with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
+            pass
+        assert loaded.args[0] is None
+        assert url in w.banner.text() and not w.controller.enabled
+    finally:
+        close_window(w)

@@ -597,3 +597,19 @@ def test_save_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
     assert link.is_symlink()
     assert load_settings(real) == LoadResult(CUSTOM, ())
     assert os.listdir(link.parent) == ["settings.json"]
+
+
+def test_remote_backend_settings_round_trip_and_bad_values_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    runtime = RuntimeSettings(
+        backend="remote", remote_url="http://10.0.0.5:8080", remote_api_key="sk-1"
+    )
+    save_settings(AppSettings(runtime=runtime), path)
+    loaded = load_settings(path)
+    assert loaded.settings.runtime == runtime and not loaded.warnings
+    assert oct(path.stat().st_mode & 0o777) == "0o600"  # the key is not world-readable
+    path.write_text(json.dumps({"runtime": {"backend": "cloud", "remote_url": "ftp://x"}}))
+    loaded = load_settings(path)
+    assert loaded.settings.runtime == RuntimeSettings()
+    text = " ".join(loaded.warnings)
+    assert "runtime.backend" in text and "runtime.remote_url" in text

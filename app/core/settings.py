@@ -129,6 +129,7 @@ class RuntimeSettings:
     ``backend`` "local" runs the GGUF in-process through llama.cpp; "remote" sends
     requests to an OpenAI-compatible ``/v1/completions`` server at ``remote_url``
     (``remote_api_key`` is sent as a bearer token; the settings file is private, 0600).
+    "remote" without a URL runs locally: values are checked one at a time on load.
     """
 
     n_threads: int | None = None
@@ -151,8 +152,6 @@ class RuntimeSettings:
                 f"runtime.remote_url must start with http:// or https://, got {url!r}"
             )
         _check_optional_text("runtime.remote_api_key", self.remote_api_key)
-        if self.backend == "remote" and url is None:
-            raise SettingError("runtime.backend 'remote' needs runtime.remote_url")
 
 
 @dataclass(frozen=True)

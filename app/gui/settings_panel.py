@@ -221,6 +221,10 @@ class SettingsPanel(QDockWidget):
         except SettingError as exc:
             self.show_error(str(exc))
             return
+        if backend == "remote" and url is None:
+            self.show_error(self.tr("Enter the server's URL to use it."))
+            self.remote_url.setFocus()
+            return
         self._emit(dataclasses.replace(self._settings, runtime=updated))
 
     def _control(self, field: Field) -> QWidget:
