@@ -38,7 +38,7 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="use a GGUF where it is instead of copying it into the store",
     )
-    q.add_argument("--quant", default="Q8_0", metavar="Q", help="for a folder (default Q8_0)")
+    q.add_argument("--quant", metavar="Q", help="for a folder: the output type (default Q8_0)")
     q.add_argument("--name", metavar="NAME", help="the name to show")
     q = msub.add_parser("remove", help="delete a model from the store")
     q.add_argument("name", metavar="NAME")
@@ -190,6 +190,7 @@ def _download(args: argparse.Namespace, store: ModelStore) -> int:
     from app.core.model_install import install_from_hub
 
     entry = find_entry(args.name)
+    store.sweep()
     cancel = threading.Event()
     progress = _Progress()
     with _ctrl_c_cancels(cancel):
@@ -205,20 +206,42 @@ def _download(args: argparse.Namespace, store: ModelStore) -> int:
         finally:
             progress.done()
     _print_added(model)
+    if _prefer_new_gpt2(store, model):
+        _set_default(str(model.path))
+        print(f"default model: {model.id}", file=sys.stderr)
     return 0
+
+
+def _prefer_new_gpt2(store: ModelStore, model: StoredModel) -> bool:
+    """A GPT-2 becomes the default where only the offline model (or nothing) was."""
+    if not model.is_gpt2:
+        return False
+    current = _default_path()
+    if current is None or not Path(current).is_file():
+        return True
+    return any(m.manifest.offline and str(m.path) == current for m in store.models())
 
 
 def _import(args: argparse.Namespace, store: ModelStore) -> int:
     from app.core.model_install import build_from_folder
+    from app.core.model_store import StoreError
 
     path = Path(args.path).expanduser()
+    store.sweep()
     if path.is_dir():
+        if args.reference:
+            raise StoreError(f"{path}: --reference is for a GGUF file; a folder is converted")
         progress = _Progress()
         try:
-            model = build_from_folder(path, store, args.quant, name=args.name, progress=progress)
+            quant = args.quant or "Q8_0"
+            model = build_from_folder(path, store, quant, name=args.name, progress=progress)
         finally:
             progress.done()
     else:
+        if args.quant:
+            raise StoreError(
+                f"{path}: --quant is for a folder; quantize a GGUF with ghostpen quantize"
+            )
         mode = "reference" if args.reference else "copy"
         model = store.add_file(path, mode=mode, name=args.name)
     _print_added(model)

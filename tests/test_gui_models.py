@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.core.engine import Engine
 from app.core.model_store import ModelStore
 from app.core.paths import AppPaths
 from app.core.sampling import GREEDY
+from app.core.settings import load_settings
 from app.gui.main_window import MainWindow
 from app.gui.model_manager import ModelManagerDialog
 from tests.conftest import TestModel
@@ -23,6 +26,7 @@ from tests.gui_support import (
     open_window,
     type_and_wait,
 )
+from tests.hub_server import HubServer, Knobs
 from tests.llama_server import free_port, llama_server
 
 
@@ -220,3 +224,116 @@ def test_remote_backend_that_cannot_be_reached_says_so(
         assert url in w.banner.text() and not w.controller.enabled
     finally:
         close_window(w)
+
+
+def test_settings_edits_keep_the_chosen_model_and_runtime_changes_reload_it(
+    qtbot: QtBot, window: MainWindow, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    store = _store()
+    a = store.add_file(tiny_model["q8_0"], name="Tiny A")
+    b = store.add_file(tiny_model["f16"], name="Tiny B")
+    w = window
+    with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
+        w.use_model(b.path)
+    manager = w.open_model_manager()
+    manager.select_model(a.id)
+    manager.default_button.click()  # open with A next time, keep B for now
+
+    panel = w.settings_panel
+    spin, _ = panel.controls["sampling.temperature"]
+    spin.setValue(spin.value() + 0.1)  # an unrelated edit must not forget the default
+    assert w.settings.model_path == str(a.path)
+    saved = load_settings(AppPaths.default().settings_file).settings
+    assert saved.model_path == str(a.path) and saved.sampling == w.settings.sampling
+
+    threads, toggle = panel.controls["runtime.n_threads"]
+    assert toggle is not None
+    with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
+        toggle.setChecked(True)
+        threads.setValue(1)
+    assert loaded.args[0].source == str(b.path)  # the model in use, not the default
+    assert loaded.args[0].n_threads == 1
+
+
+def test_a_model_that_is_loading_cannot_be_deleted(
+    qtbot: QtBot, window: MainWindow, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    model = _store().add_file(tiny_model["f16"], name="Loading")
+    manager = window.open_model_manager()
+    with qtbot.waitSignal(window.controller.modelChanged, timeout=WAIT_MS) as loaded:
+        window.use_model(model.path)
+        assert not manager.delete_model(model.id)
+    assert loaded.args[0] is not None and model.path.is_file()
+    assert "in use" in manager.progress_label.text()
+
+
+def test_remote_backend_without_a_url_runs_a_local_model(
+    qtbot: QtBot, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    local = _store().add_file(tiny_model["q8_0"])
+    paths = AppPaths.default()
+    paths.settings_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.settings_file.write_text(
+        json.dumps({"runtime": {"backend": "remote", "remote_url": "192.168.1.5:8080"}})
+    )
+    w = open_window(qtbot, None, choose_model=True)
+    try:
+        with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
+            pass
+        assert loaded.args[0] is not None and loaded.args[0].source == str(local.path)
+        assert "remote_url" in w.banner.text()  # the bad value is reported
+    finally:
+        close_window(w)
+
+
+def test_download_button_gets_gpt2_from_the_hub_and_it_replaces_the_offline_model(
+    qtbot: QtBot, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with HubServer({"openai-community/gpt2": tiny_model.checkpoint}) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        w = open_window(qtbot, None, choose_model=True)  # first run: the offline model
+        try:
+            with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 3) as loaded:
+                pass
+            assert loaded.args[0].info.architecture == "gemma3"
+            manager = w.open_model_manager()
+            texts: list[str] = []
+            w.model_jobs.progress.connect(lambda _p: texts.append(manager.progress_label.text()))
+            button = manager.catalog_table.cellWidget(0, 4)
+            assert isinstance(button, QPushButton) and button.text() == "Download"
+            with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 3) as loaded:
+                button.click()
+            model = loaded.args[0]
+            assert model.info.architecture == "gpt2"  # a GPT-2 takes over from the stand-in
+            assert any("Downloading model.safetensors" in t and "/s" in t for t in texts)
+            assert w.settings.model_path == model.source
+            row = [m.manifest.catalog_id for m in manager._models].index("gpt2")
+            assert "in use" in manager.installed_table.item(row, 0).text()
+            offline = next(m for m in _store().models() if m.manifest.offline)
+            assert "Gemma" in manager.licence_text(offline)
+        finally:
+            close_window(w)
+
+
+def test_cancel_stops_a_download_and_closing_never_waits_on_it(
+    qtbot: QtBot, window: MainWindow, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_offline_package(monkeypatch)
+    with HubServer({"openai-community/gpt2": tiny_model.checkpoint}) as hub:
+        hub.knobs = Knobs(throttle_bps=500_000)
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        manager = window.open_model_manager()
+        with qtbot.waitSignal(window.model_jobs.progress, timeout=WAIT_MS):
+            assert manager.download("gpt2")
+        assert manager.cancel_button.isVisible()
+        with qtbot.waitSignal(window.model_jobs.failed, timeout=WAIT_MS) as failed:
+            manager.cancel_button.click()
+        assert failed.args[1] is True and manager.progress_label.text() == "Cancelled."
+        assert _store().models() == []
+        with qtbot.waitSignal(window.model_jobs.progress, timeout=WAIT_MS):
+            assert manager.download("gpt2")  # resumes; then the window closes mid-download
+        close_window(window)
+        assert window.model_jobs._thread.isFinished()

@@ -246,3 +246,43 @@ def test_startup_with_nothing_installed_and_no_offline_package(
     monkeypatch.setattr("app.core.model_choice.find_package", lambda: None)
     choice = startup_choice(None, store)
     assert choice.path is None and choice.assemble is None
+
+
+def test_sweep_removes_only_old_leftovers(store: ModelStore, tiny_model: TestModel) -> None:
+    import os
+    import time
+
+    kept = store.add_file(tiny_model["q8_0"])
+    store.work_dir.mkdir(parents=True)
+    old_build = store.work_dir / "0123abcd"
+    old_build.mkdir()
+    (old_build / "f16.gguf").write_bytes(b"x" * 100)
+    half_copied = store.root / "half"
+    half_copied.mkdir()
+    (half_copied / "model.gguf.part").write_bytes(b"x" * 100)
+    fresh = store.work_dir / "running-now"
+    fresh.mkdir()
+    an_hour_ago = time.time() - 7200
+    for path in (old_build, half_copied):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    swept = store.sweep()
+    assert sorted(p.name for p in swept) == ["0123abcd", "half"]
+    assert fresh.exists() and kept.path.is_file() and store.models() == [kept]
+
+
+def test_remove_is_all_or_nothing(store: ModelStore, tiny_model: TestModel) -> None:
+    model = store.add_file(tiny_model["q8_0"])
+    store.remove(model.id)
+    assert store.models() == [] and [p.name for p in store.root.iterdir()] == []
+
+
+def test_offline_model_is_rebuilt_when_the_package_changes(store: ModelStore) -> None:
+    package = find_package()
+    assert package is not None
+    first = assemble_into_store(store, package)
+    manifest = json.loads((first.folder / MANIFEST).read_text())
+    manifest["sha256"] = "0" * 64  # as if an older package version had built it
+    (first.folder / MANIFEST).write_text(json.dumps(manifest))
+    again = assemble_into_store(store, package)
+    assert again.manifest.sha256 == package.sha256 and again.path.is_file()
+    assert [m.id for m in store.models()] == [again.id]

@@ -153,7 +153,7 @@ def download_files(
     commit, files = list_files(repo_id, names, revision=revision, endpoint=base, token=token)
     targets = [_target(dest, f.name) for f in files]
     _make_dirs(targets)
-    todo = [not _is_complete(path, f) for path, f in zip(targets, files, strict=True)]
+    todo = [not _is_complete(path, f, cancel) for path, f in zip(targets, files, strict=True)]
     _check_disk_space(dest, [f for f, needed in zip(files, todo, strict=True) if needed])
     meter = _Meter(sum(f.size for f in files), progress)
     fetch = _Fetcher(base, repo_id, commit, build_hf_headers(token=token, library_name="ghostpen"))
@@ -229,12 +229,12 @@ def _make_dirs(targets: list[Path]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _is_complete(path: Path, f: RemoteFile) -> bool:
+def _is_complete(path: Path, f: RemoteFile, cancel: threading.Event | None = None) -> bool:
     """An existing file counts only with the right size and hash (it may be truncated or stale)."""
     if not path.is_file() or path.stat().st_size != f.size:
         return False
     hasher = _new_hasher(f)
-    _hash_file(path, hasher)
+    _hash_file(path, hasher, cancel)
     return hasher.hexdigest() == _expected_hash(f)
 
 
@@ -293,9 +293,11 @@ def _expected_hash(f: RemoteFile) -> str:
     return (f.sha256 or f.git_sha1 or "").lower()
 
 
-def _hash_file(path: Path, hasher: _Hasher) -> None:
+def _hash_file(path: Path, hasher: _Hasher, cancel: threading.Event | None = None) -> None:
+    """Gigabytes take seconds to hash, so a cancel is honoured between chunks."""
     with path.open("rb") as stream:
         while chunk := stream.read(HASH_CHUNK):
+            _check_cancel(cancel)
             hasher.update(chunk)
 
 
@@ -330,7 +332,7 @@ class _Fetcher:
         offset = _part_size(path, f)
         hasher = _new_hasher(f)
         if offset:  # hashed before the request, so a long hash cannot stall an open connection
-            _hash_file(part, hasher)
+            _hash_file(part, hasher, cancel)
         if offset < f.size or not part.is_file():
             hasher = self._stream(f, part, offset, hasher, meter, cancel)
         else:

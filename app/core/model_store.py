@@ -17,6 +17,7 @@ import re
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -28,6 +29,7 @@ from app.core.paths import AppPaths, atomic_write
 MANIFEST = "manifest.json"
 MODEL_FILE = "model.gguf"
 MANIFEST_SCHEMA = 1
+TRASH_PREFIX = ".trash-"
 _CHUNK = 1 << 20
 #: Free space kept beyond a file's size, so a copy never fills the disk to the last byte.
 SPACE_MARGIN = 64 << 20
@@ -256,7 +258,11 @@ class ModelStore:
                 raise StoreError(f"{src} is already in the store as {existing.id!r}")
         model_id = self.new_id(name or info.name or src.stem)
         folder = self.root / model_id
-        folder.mkdir(parents=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            folder.mkdir()
+        except OSError as exc:
+            raise StoreError(f"cannot create {folder}: {exc.strerror or exc}") from None
         try:
             if mode == "copy":
                 self._check_space(info.file_size)
@@ -303,18 +309,46 @@ class ModelStore:
         return StoredModel(manifest, model.folder)
 
     def remove(self, ident: str) -> StoredModel:
-        """Delete a model from the store (a referenced file itself is left alone)."""
+        """Delete a model from the store (a referenced file itself is left alone).
+
+        The folder is first renamed into the trash in one step, so the model is either
+        listed whole or gone; what a locked file keeps from being deleted now is swept
+        later by :meth:`sweep`.
+        """
         model = self.get(ident)
-        # Drop the manifest first: a half-removed folder is then invisible, never half-listed.
+        trash = self.root / f"{TRASH_PREFIX}{model.id}-{uuid.uuid4().hex[:8]}"
         try:
-            (model.folder / MANIFEST).unlink()
+            os.replace(model.folder, trash)
         except OSError as exc:
             raise StoreError(f"cannot remove {model.id}: {exc.strerror or exc}") from None
-        shutil.rmtree(model.folder, ignore_errors=True)
+        shutil.rmtree(trash, ignore_errors=True)
         return model
 
-    def clear_work(self) -> None:
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+    def sweep(self, older_than_s: float = 3600.0) -> list[Path]:
+        """Remove leftovers of interrupted work: scratch builds, trash, and folders that
+        never got a manifest. Only old ones, so another process's running job is safe."""
+        if not self.root.is_dir():
+            return []
+        cutoff = time.time() - older_than_s
+        stale: list[Path] = []
+        candidates = [*self.work_dir.iterdir()] if self.work_dir.is_dir() else []
+        for path in self.root.iterdir():
+            if path.name.startswith(TRASH_PREFIX) or (
+                path.is_dir() and not path.name.startswith(".") and not (path / MANIFEST).exists()
+            ):
+                candidates.append(path)
+        for path in candidates:
+            try:
+                if path.lstat().st_mtime > cutoff:
+                    continue
+            except OSError:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            stale.append(path)
+        return stale
 
     # ---------------------------------------------------------------- helpers
 

@@ -120,9 +120,9 @@ def assemble_into_store(
     file is ever shown to llama.cpp, and nothing is left behind when it is.
     """
     existing = installed_offline_model(store)
-    if existing is not None and existing.available:
+    if existing is not None and existing.available and existing.manifest.sha256 == package.sha256:
         return existing
-    if existing is not None:
+    if existing is not None:  # its file is gone, or the package was upgraded
         store.remove(existing.id)
     store.check_space(package.size)
     store.work_dir.mkdir(parents=True, exist_ok=True)

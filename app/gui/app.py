@@ -31,14 +31,15 @@ def create_window(
     paths.ensure()
     loaded = load_settings(paths.settings_file)
     window = MainWindow(paths, loaded.settings, loaded.warnings)
+    window.store.sweep()  # leftovers of a build or a removal that was interrupted
     runtime = loaded.settings.runtime
     if model:
         if Path(model).is_file():
             window.use_model(model)
         else:
             window.show_banner(f"The model {model} does not exist.")
-    elif runtime.backend == "remote":
-        window.load_model(runtime.remote_url or "")
+    elif runtime.backend == "remote" and runtime.remote_url:
+        window.load_model(runtime.remote_url)
     elif choose_model:
         _choose_model(window, loaded.settings.model_path, bool(loaded.warnings))
     elif loaded.settings.model_path and Path(loaded.settings.model_path).is_file():

@@ -56,7 +56,7 @@ from app.gui.theme import apply_theme
 from app.gui.worker import LoadedModel, RequestDone, WorkerThread
 
 #: Engine threads that did not stop in time at close (kept alive rather than destroyed).
-_UNFINISHED: list[WorkerThread] = []
+_UNFINISHED: list[WorkerThread | ModelJobs] = []
 
 DOCUMENT_FILTER = "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
 MODEL_FILTER = "GGUF models (*.gguf);;All files (*)"
@@ -101,9 +101,11 @@ class MainWindow(QMainWindow):
         self._format: TextFormat = DEFAULT_FORMAT
         self._closing = False
         self.store = ModelStore(paths.models_dir)
-        self.model_jobs = ModelJobs(self)
+        self.model_jobs = ModelJobs()  # no parent: it may have to outlive the window
         self.model_manager: ModelManagerDialog | None = None
         self._load_when_ready = False  # load the next model a job adds (first run)
+        self.loading_path: str | None = None  # a model being loaded: not to be deleted
+        self._last_suggestion_error = ""
         self.settings_panel = SettingsPanel(settings, self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_panel)
         self.settings_panel.hide()
@@ -237,7 +239,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         c = self.controller
-        c.errorChanged.connect(self.show_banner)
+        c.errorChanged.connect(self._suggestion_error)
         c.statsChanged.connect(self._show_stats)
         c.busyChanged.connect(self.busy.setVisible)
         c.modelLoading.connect(self._model_loading)
@@ -266,11 +268,21 @@ class MainWindow(QMainWindow):
         self.banner.setText(message)
         self.banner.setVisible(bool(message))
 
+    def _suggestion_error(self, message: str) -> None:
+        """The controller clears only its own message, never a settings or file warning."""
+        if message:
+            self._last_suggestion_error = message
+            self.show_banner(message)
+        elif self.banner.text() == self._last_suggestion_error:
+            self.show_banner("")
+
     def _model_loading(self, path: str) -> None:
         self.model_label.setText(self.tr("Loading %s…") % Path(path).name)
         self.busy.show()
+        self._sync_manager()
 
     def _model_changed(self, model: LoadedModel | None) -> None:
+        self.loading_path = None
         self.busy.setVisible(self.model_jobs.busy)
         if model is None:
             self.model_label.setText(self.tr("No model: suggestions are off"))
@@ -343,7 +355,11 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- model
 
     def load_model(self, path: str | Path) -> None:
-        self.controller.load_model(str(path), self.settings.runtime)
+        runtime = self.settings.runtime
+        if runtime.backend == "local" or not runtime.remote_url:
+            self.loading_path = str(path)  # at once: the worker reports it a moment later
+        self.controller.load_model(str(path), runtime)
+        self._sync_manager()
 
     def use_model(self, path: str | Path) -> None:
         """Switch to a local model now (leaving a remote server, if one was in use)."""
@@ -389,24 +405,38 @@ class MainWindow(QMainWindow):
             .replace("%1", manager.catalog[0].name)
         )  # fmt: skip
 
+    def _active_local_path(self) -> str | None:
+        model = self.controller.model
+        return model.source if model is not None and not model.remote else None
+
     def _sync_manager(self) -> None:
         if self.model_manager is not None:
-            model = self.controller.model
-            active = model.source if model is not None and not model.remote else None
-            self.model_manager.set_paths(active, self.settings.model_path)
+            self.model_manager.set_paths(
+                self._active_local_path(), self.settings.model_path, self.loading_path
+            )
 
-    def _set_default_model(self, path: str) -> None:
+    def _set_default_model(self, path: str | None) -> None:
         self.settings = dataclasses.replace(self.settings, model_path=path)
         self.persist_settings()
 
     def _model_added(self, model: StoredModel) -> None:
-        if self._load_when_ready or self.controller.model is None:
+        """Load a model a job added when the writer is waiting for one, or when it is a
+        GPT-2 and the offline model stands in (a GPT-2, once installed, is the default)."""
+        active = self._active_local_path()
+        stand_in = active is None or any(
+            m.manifest.offline and str(m.path) == active for m in self.store.models()
+        )
+        if self._load_when_ready or self.controller.model is None or (model.is_gpt2 and stand_in):
             self._load_when_ready = False
             self.show_banner("")
             self.use_model(model.path)
 
     def _model_job_failed(self, message: str, cancelled: bool) -> None:
+        first_run = self._load_when_ready and self.controller.model is None
         self._load_when_ready = False
+        if first_run and (self.model_manager is None or not self.model_manager.isVisible()):
+            self.model_label.setText(self.tr("No model"))
+            self.first_run()  # the offline model could not be built: offer the others
         if self.model_manager is None or not self.model_manager.isVisible():
             self.show_banner("" if cancelled else self.tr("Model: %1").replace("%1", message))
 
@@ -522,7 +552,18 @@ class MainWindow(QMainWindow):
         self.apply_settings(dataclasses.replace(self.settings, suggestions=suggestions))
 
     def apply_settings(self, settings: AppSettings) -> None:
-        """New settings take effect for the next request; a runtime change reloads."""
+        """New settings take effect for the next request; a runtime change reloads.
+
+        The panel owns the tuning values; the window owns which model and files were
+        used and where it sits on screen, so those are kept from the window's own copy.
+        """
+        settings = dataclasses.replace(
+            settings,
+            model_path=self.settings.model_path,
+            recent_files=self.settings.recent_files,
+            window_geometry=self.settings.window_geometry,
+            window_state=self.settings.window_state,
+        )
         old, self.settings = self.settings, settings
         self.controller.update_settings(settings.suggestions, settings.sampling)
         self.auto_action.setChecked(settings.suggestions.auto_suggest)
@@ -535,10 +576,13 @@ class MainWindow(QMainWindow):
 
     def _reload_for_runtime(self, settings: AppSettings) -> None:
         """Runtime options take effect by loading again (or connecting to the server)."""
-        if settings.runtime.backend == "remote":
-            self.load_model(settings.runtime.remote_url or "")
-        elif settings.model_path:
-            self.load_model(settings.model_path)
+        runtime = settings.runtime
+        if runtime.backend == "remote" and runtime.remote_url:
+            self.load_model(runtime.remote_url)
+            return
+        path = self.loading_path or self._active_local_path() or settings.model_path
+        if path:
+            self.load_model(path)
 
     def zoom(self, step: int | None) -> None:
         current = self.settings.editor.zoom
@@ -599,7 +643,8 @@ class MainWindow(QMainWindow):
         """Stop suggestions and the engine thread; True when the thread has ended."""
         self.controller.shutdown()
         self.editor.discard_draft()
-        self.model_jobs.stop()
+        if not self.model_jobs.stop():  # quantizing cannot be interrupted: let it finish
+            _UNFINISHED.append(self.model_jobs)
         stopped = self.worker.stop()
         if not stopped:  # never destroy a running QThread: keep it until the process ends
             _UNFINISHED.append(self.worker)

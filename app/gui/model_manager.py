@@ -8,6 +8,7 @@ main window turns into a load on the engine thread: no restart.
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import partial
 from pathlib import Path
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QProgressBar,
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.catalog import CatalogEntry, load_catalog
+from app.core.model_choice import preferred_model
 from app.core.model_install import (
     InstallProgress,
     build_from_folder,
@@ -56,6 +59,10 @@ MODEL_FILTER = "GGUF models (*.gguf);;All files (*)"
 INSTALLED_COLUMNS = (
     "Name", "Architecture", "Parameters", "Quantization", "Size", "Context", "Licence", "Source",
 )  # fmt: skip
+
+
+def _same_file(path: Path, other: str | None) -> bool:
+    return other is not None and os.path.realpath(path) == os.path.realpath(other)
 
 
 def _size(n: float) -> str:
@@ -96,7 +103,7 @@ class ModelManagerDialog(QDialog):
     """Non-modal: it can stay open while the writer works, showing a download's progress."""
 
     useModel = Signal(str)  # a model path to load now (and to open with next time)
-    defaultChanged = Signal(str)  # a model path to open with next time
+    defaultChanged = Signal(object)  # a model path to open with next time, or None
 
     def __init__(
         self,
@@ -115,6 +122,7 @@ class ModelManagerDialog(QDialog):
         self.catalog: list[CatalogEntry] = load_catalog()
         self.active_path: str | None = None
         self.default_path: str | None = None
+        self.loading_path: str | None = None
         self._models: list[StoredModel] = []
         self._quant_boxes: dict[str, QComboBox] = {}
         self._offline_package: OfflinePackage | None = None
@@ -204,8 +212,10 @@ class ModelManagerDialog(QDialog):
 
     # ----------------------------------------------------------------- contents
 
-    def set_paths(self, active: str | None, default: str | None) -> None:
-        self.active_path, self.default_path = active, default
+    def set_paths(
+        self, active: str | None, default: str | None, loading: str | None = None
+    ) -> None:
+        self.active_path, self.default_path, self.loading_path = active, default, loading
         self.refresh()
 
     def refresh(self) -> None:
@@ -224,9 +234,11 @@ class ModelManagerDialog(QDialog):
             m = model.manifest
             path = str(model.path)
             tags = []
-            if path == self.active_path:
+            if _same_file(model.path, self.active_path):
                 tags.append(self.tr("in use"))
-            if path == self.default_path:
+            elif _same_file(model.path, self.loading_path):
+                tags.append(self.tr("loading"))
+            if _same_file(model.path, self.default_path):
                 tags.append(self.tr("default"))
             if not model.available:
                 tags.append(self.tr("file missing"))
@@ -236,7 +248,7 @@ class ModelManagerDialog(QDialog):
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{path}\nSHA-256 {m.sha256}")
-                if path == self.active_path:
+                if _same_file(model.path, self.active_path):
                     font = QFont(item.font())
                     font.setBold(True)
                     item.setFont(font)
@@ -353,7 +365,7 @@ class ModelManagerDialog(QDialog):
         except StoreError as exc:
             self.progress_label.setText(str(exc))
             return False
-        if str(model.path) == self.active_path:
+        if any(_same_file(model.path, p) for p in (self.active_path, self.loading_path)):
             self.progress_label.setText(
                 self.tr("%1 is in use: switch to another model first.").replace("%1", model.name)
             )
@@ -364,6 +376,10 @@ class ModelManagerDialog(QDialog):
             self.progress_label.setText(str(exc))
             return False
         self.progress_label.setText(self.tr("Deleted %1.").replace("%1", model.name))
+        if _same_file(model.path, self.default_path):  # open with the next best model
+            fallback = preferred_model(self.store)
+            self.default_path = str(fallback.path) if fallback is not None else None
+            self.defaultChanged.emit(self.default_path)
         self.refresh()
         return True
 
@@ -449,8 +465,20 @@ class ModelManagerDialog(QDialog):
 
     def import_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Import Hugging Face Folder"))
-        if folder:
-            self.import_folder(folder, "Q8_0")
+        if not folder:
+            return
+        types = list(output_types())
+        quant, ok = QInputDialog.getItem(
+            self,
+            self.tr("Quantization"),
+            self.tr("Store the model as (Q8_0 suits GPT-2 and DistilGPT-2; Q5_K_M or Q4_K_M "
+                    "the larger ones):"),
+            types,
+            types.index("Q8_0"),
+            False,
+        )  # fmt: skip
+        if ok:
+            self.import_folder(folder, quant)
 
     def _set_busy(self, busy: bool) -> None:
         self.cancel_button.setVisible(busy)
