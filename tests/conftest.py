@@ -109,6 +109,7 @@ def _no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
 
     monkeypatch.setattr(QMessageBox, "question", refuse)
+    monkeypatch.setattr(MainWindow, "resolve_disk_conflict", refuse)
 
 
 @pytest.fixture

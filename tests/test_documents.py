@@ -1,17 +1,26 @@
 """Opening and saving documents: exact round trips, honest notices, atomic saves.
 
-Everything touches real files under ``tmp_path``. Failures that cannot be caused
-for real in a test (a full disk) are injected through ``documents._write_bytes``,
-so the rest of the save (temporary file, rename, clean-up) still runs for real.
+Everything touches real files under ``tmp_path``. A full disk and a read-only disk are
+real too where a tiny tmpfs can be mounted (Linux, as root: the tests skip elsewhere);
+the same failures are also injected through ``documents._write_bytes`` so that they are
+tested everywhere, while the rest of the save (temporary file, rename, clean-up) still
+runs for real.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
+import hashlib
 import os
+import shutil
 import stat
+import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,16 +29,45 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from app.core import documents
+from app.core import paths as paths_module
 from app.core.documents import (
     DEFAULT_FORMAT,
     MAX_DOCUMENT_BYTES,
+    DiskChange,
     DocumentError,
     TextFormat,
     decode_document,
+    disk_change,
     encode_document,
+    file_stamp,
     load_document,
     save_document,
 )
+from app.core.paths import AtomicWriteError, atomic_write
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A real, tiny file system at ``folder``; the test is skipped where mount is refused."""
+    if sys.platform != "linux" or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs Linux and root")
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        if subprocess.run(["umount", str(folder)], check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def remount_read_only(folder: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
 
 # --- strategies ----------------------------------------------------------------------------------
 
@@ -132,12 +170,52 @@ def test_bytes_without_a_notice_are_recognised_formats(data: bytes) -> None:
 def test_round_trip_through_disk(text: str, fmt: TextFormat) -> None:
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "doc.txt"
-        mtime_ns, size = save_document(target, text, fmt)
-        assert target.read_bytes() == encode_document(text, fmt)
+        stamp = save_document(target, text, fmt)
+        first = target.read_bytes()
+        assert first == encode_document(text, fmt)
         doc = load_document(target)
         assert doc.text == text
-        assert (doc.mtime_ns, doc.size) == (mtime_ns, size)
+        assert doc.stamp == stamp
         assert doc.notice is None
+        # Saving what was loaded writes the very same bytes again.
+        save_document(target, doc.text, doc.format)
+        assert target.read_bytes() == first
+
+
+LEGACY_FORMATS = [
+    TextFormat(encoding, False, newline)
+    for encoding in ("cp1252", "iso8859-1")
+    for newline in ("\n", "\r\n", "\r")
+]
+
+
+@given(
+    text=st.text(
+        st.one_of(st.just("\n"), st.characters(min_codepoint=1, max_codepoint=0xFF)),
+        max_size=60,
+    ),
+    fmt=st.sampled_from(LEGACY_FORMATS),
+)
+@settings(max_examples=60)
+def test_legacy_round_trip_through_disk(text: str, fmt: TextFormat) -> None:
+    """Legacy 8-bit files: what the editor shows saves back to the very same bytes."""
+    text = text.replace("\r", "")
+    try:
+        data = encode_document(text, fmt)
+    except DocumentError:
+        assume(False)  # Windows-1252 has five undefined bytes
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "legacy.txt"
+        target.write_bytes(data)
+        doc = load_document(target)
+        save_document(target, doc.text, doc.format)
+        assert target.read_bytes() == data
+        again = load_document(target)
+        assert (again.text, again.format) == (doc.text, doc.format)
+        if "\n" in text:
+            assert doc.format.newline == fmt.newline
+        if doc.format.encoding != "utf-8":  # not a text that happens to be valid UTF-8
+            assert doc.notice is not None and "It will be saved as" in doc.notice
 
 
 def test_encode_writes_every_line_break_in_the_format_style() -> None:
@@ -456,10 +534,11 @@ def _leftovers(folder: Path, *keep: str) -> list[str]:
 
 def test_save_returns_the_stat_of_the_written_file(tmp_path: Path) -> None:
     target = tmp_path / "new.txt"
-    mtime_ns, size = save_document(target, "Hello\nworld\n", TextFormat("utf-8", True, "\r\n"))
+    stamp = save_document(target, "Hello\nworld\n", TextFormat("utf-8", True, "\r\n"))
     info = os.stat(target)
-    assert (mtime_ns, size) == (info.st_mtime_ns, info.st_size)
+    assert (stamp.mtime_ns, stamp.size) == (info.st_mtime_ns, info.st_size)
     assert target.read_bytes() == b"\xef\xbb\xbfHello\r\nworld\r\n"
+    assert stamp.sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
     assert _leftovers(tmp_path, "new.txt") == []
 
 
@@ -638,14 +717,16 @@ def test_save_into_a_read_only_folder(tmp_path: Path) -> None:
         folder.chmod(0o755)
 
 
-@ROOT_SKIP
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 def test_read_only_file_is_not_overwritten(tmp_path: Path) -> None:
+    """Even by an administrator, whom permission bits would not stop."""
     target = tmp_path / "doc.txt"
     target.write_bytes(b"old\n")
     target.chmod(0o444)
     with pytest.raises(DocumentError, match="the file is read-only"):
         save_document(target, "new\n", DEFAULT_FORMAT)
     assert target.read_bytes() == b"old\n"
+    assert _leftovers(tmp_path, "doc.txt") == []
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
@@ -682,3 +763,115 @@ def test_save_through_a_symbolic_link_keeps_the_link(tmp_path: Path) -> None:
     assert link.is_symlink()
     assert real.read_bytes() == b"new\n"
     assert _leftovers(tmp_path, "real.txt", "link.txt") == []
+
+
+# --- real small file systems ---------------------------------------------------------------------
+
+
+def test_full_disk_for_real_leaves_the_original_intact(tmp_path: Path) -> None:
+    with mounted_tmpfs(tmp_path / "tiny", "16k") as tiny:
+        target = tiny / "novel.txt"
+        target.write_bytes(b"the previous version\n" * 100)  # 2.1 kB: fits
+        before = target.read_bytes()
+        with pytest.raises(DocumentError) as info:
+            save_document(target, "the new version is much longer\n" * 1000, DEFAULT_FORMAT)
+        message = str(info.value)
+        assert "the disk is full" in message and "The file on disk was not changed." in message
+        assert target.read_bytes() == before
+        assert _leftovers(tiny, "novel.txt") == []
+
+
+def test_read_only_disk_for_real(tmp_path: Path) -> None:
+    with mounted_tmpfs(tmp_path / "disk", "64k") as disk:
+        target = disk / "doc.txt"
+        target.write_bytes(b"old\n")
+        remount_read_only(disk)
+        for path in (target, disk / "new.txt"):  # replacing a file, or creating one
+            with pytest.raises(DocumentError, match="the disk is read-only"):
+                save_document(path, "new\n", DEFAULT_FORMAT)
+        assert target.read_bytes() == b"old\n"
+        assert _leftovers(disk, "doc.txt") == []
+
+
+# --- changes on disk -----------------------------------------------------------------------------
+
+
+def test_disk_change_detection(tmp_path: Path) -> None:
+    target = tmp_path / "doc.txt"
+    stamp = save_document(target, "one two\n", DEFAULT_FORMAT)
+    assert file_stamp(target) == stamp
+    assert disk_change(target, stamp) is DiskChange.UNCHANGED
+    later = time.time() + 5
+    os.utime(target, (later, later))  # touched, same bytes: not worth a question
+    assert disk_change(target, stamp) is DiskChange.UNCHANGED
+    target.write_bytes(b"one TWO\n")  # same size, other bytes
+    os.utime(target, ns=(stamp.mtime_ns, stamp.mtime_ns))  # even with the same mtime
+    assert disk_change(target, stamp) is DiskChange.MODIFIED
+    target.write_bytes(b"one two three\n")
+    assert disk_change(target, stamp) is DiskChange.MODIFIED
+    target.unlink()
+    assert disk_change(target, stamp) is DiskChange.DELETED
+    assert file_stamp(target) is None
+    assert disk_change(tmp_path / "gone" / "doc.txt", stamp) is DiskChange.DELETED
+
+
+def test_load_stamp_is_the_bytes_read(tmp_path: Path) -> None:
+    target = tmp_path / "doc.txt"
+    target.write_bytes(b"\xef\xbb\xbfhello\r\n")
+    doc = load_document(target)
+    assert doc.stamp.sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
+    assert doc.stamp == file_stamp(target)
+
+
+# --- litter of killed saves ----------------------------------------------------------------------
+
+
+def test_save_sweeps_temporary_files_that_killed_saves_left(tmp_path: Path) -> None:
+    target = tmp_path / "doc.txt"
+    target.write_bytes(b"old\n")
+    stale = tmp_path / ".doc.txt.0123456789ab.tmp"
+    fresh = tmp_path / ".doc.txt.ba9876543210.tmp"  # could be another save, right now
+    other = tmp_path / ".other.txt.0123456789ab.tmp"
+    for litter in (stale, fresh, other):
+        litter.write_bytes(b"half a save")
+    old = time.time() - documents.STALE_TEMP_SECONDS - 60
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    save_document(target, "new\n", DEFAULT_FORMAT)
+    assert _leftovers(tmp_path, "doc.txt") == sorted([fresh.name, other.name])
+
+
+# --- the one atomic-write routine (paths.atomic_write) -------------------------------------------
+
+
+def test_atomic_write_reports_the_failing_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "file.bin"
+    target.write_bytes(b"old")
+    monkeypatch.setattr(paths_module, "_write_bytes", _fail_half_way(errno.ENOSPC))
+    with pytest.raises(AtomicWriteError) as info:
+        atomic_write(target, b"new" * 1000)
+    assert (info.value.stage, info.value.errno) == ("write", errno.ENOSPC)
+    assert isinstance(info.value, OSError) and info.value.strerror == os.strerror(errno.ENOSPC)
+    assert target.read_bytes() == b"old"
+    assert _leftovers(tmp_path, "file.bin") == []
+    monkeypatch.undo()
+
+    with pytest.raises(AtomicWriteError) as info:
+        atomic_write(tmp_path / "missing" / "file.bin", b"x", make_folder=False)
+    assert (info.value.stage, info.value.errno) == ("create", errno.ENOENT)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_atomic_write_returns_the_stat_and_keeps_modes(tmp_path: Path) -> None:
+    created = atomic_write(tmp_path / "a" / "new.json", b"{}")
+    assert created.st_size == 2
+    assert stat.S_IMODE(os.stat(tmp_path / "a" / "new.json").st_mode) == 0o600
+    (tmp_path / "a" / "new.json").chmod(0o644)
+    replaced = atomic_write(tmp_path / "a" / "new.json", b"{ }")
+    info = os.stat(tmp_path / "a" / "new.json")
+    assert (replaced.st_ino, replaced.st_mtime_ns, replaced.st_size) == (
+        info.st_ino, info.st_mtime_ns, 3,
+    )  # fmt: skip
+    assert stat.S_IMODE(info.st_mode) == 0o644

@@ -55,24 +55,26 @@ def test_type_through() -> None:
 
 
 def test_rhythm_follows_the_typist_within_bounds() -> None:
+    slow = 1000.0  # a model too slow to show a ghost between keys: wait for pauses
     rhythm = TypingRhythm(base_ms=100)
-    assert rhythm.delay_ms() == 100  # nothing known yet: the base
+    assert rhythm.delay_ms(slow) == 100  # nothing known yet: the base
     t = 0.0
     for _ in range(20):  # a slow, steady typist: 250 ms between keys
         t += 250
         rhythm.keystroke(t)
-    assert rhythm.delay_ms() == round(1.3 * 250)
+    assert rhythm.delay_ms(slow) == round(1.3 * 250)
     for _ in range(30):  # speeds up to 60 ms: the delay falls back to the base
         t += 60
         rhythm.keystroke(t)
-    assert rhythm.delay_ms() == 100
+    assert rhythm.delay_ms(slow) == 100
     t += 5000  # a long pause is not part of the rhythm
     rhythm.keystroke(t)
-    assert rhythm.delay_ms() == 100
+    assert rhythm.delay_ms(slow) == 100
     for _ in range(30):
         t += 900
         rhythm.keystroke(t)
-    assert rhythm.delay_ms() == MAX_DELAY_MS
+    assert rhythm.delay_ms(slow) == MAX_DELAY_MS
+    assert rhythm.delay_ms(latency_ms=200) == 100  # a quick model: ask at every key
 
 
 def test_cache_serves_exact_and_typed_into_prefixes() -> None:
@@ -94,3 +96,16 @@ def test_utf16_positions() -> None:
     assert [index_from_utf16(text, p) for p in range(7)] == [0, 1, 1, 2, 3, 4, 5][:7]
     assert index_from_utf16("plain", 3) == 3
     assert index_from_utf16("plain", 99) == 5
+
+
+def test_rhythm_asks_per_keystroke_when_the_ghost_can_be_read_in_time() -> None:
+    rhythm = TypingRhythm(base_ms=30)
+    for t in range(0, 1500, 150):  # a steady 150 ms between keys
+        rhythm.keystroke(float(t))
+    assert rhythm.delay_ms(latency_ms=20) == 30  # 30 + 20 + 40 ms to read fit in 150
+    assert rhythm.delay_ms(latency_ms=100) == round(1.3 * 150)  # too slow: wait for a pause
+    assert rhythm.delay_ms() == 30  # latency unknown: try, and learn it
+    fast = TypingRhythm(base_ms=30)
+    for t in range(0, 600, 60):  # 60 ms between keys: no time to read a ghost
+        fast.keystroke(float(t))
+    assert fast.delay_ms(latency_ms=20) == round(1.3 * 60)

@@ -22,6 +22,12 @@ Decisions worth knowing:
   always sees "\\n". A file without any line break saves with "\\n".
 - Only "\\r\\n", "\\n" and "\\r" are line breaks here: U+2028, NEL and form feeds
   are ordinary characters and are kept as they are.
+- Changes by other programs: the SHA-256, size and mtime of the bytes read at
+  open and written at save form a ``DiskStamp``; ``disk_change`` compares the
+  file with it before the next save, so the editor can ask instead of silently
+  overwriting someone else's edit. A read-only file is never overwritten.
+- The atomic write itself is ``app.core.paths.atomic_write``, the one routine
+  shared with settings, manifests and the autosave journal (``core.journal``).
 - Saving through a symbolic link writes the file it points to and keeps the
   link. Like every atomic save, it gives the file a new inode: hard links to
   the old file keep the old text, and extended attributes or ACLs are not
@@ -33,24 +39,32 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
+import hashlib
 import os
 import re
-import secrets
 import stat
+import time
 import unicodedata
 from dataclasses import dataclass, replace
+from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
+
+from app.core.paths import AtomicWriteError, atomic_write
 
 __all__ = [
     "DEFAULT_FORMAT",
     "MAX_DOCUMENT_BYTES",
     "NEWLINES",
+    "DiskChange",
+    "DiskStamp",
     "DocumentError",
     "LoadedDocument",
     "TextFormat",
     "decode_document",
+    "disk_change",
     "encode_document",
+    "file_stamp",
     "load_document",
     "save_document",
 ]
@@ -101,6 +115,8 @@ _LABELS = {
 }
 _NEWLINE_LABELS = {"\n": "LF", "\r\n": "CRLF", "\r": "CR"}
 _TIE_ORDER = ("\r\n", "\n", "\r")
+
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
 # Control characters that do not occur in text (tab, LF, FF and CR are allowed).
 _BINARY_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -174,12 +190,25 @@ DEFAULT_FORMAT = TextFormat("utf-8", False, "\n")
 
 
 @dataclass(frozen=True)
+class DiskStamp:
+    """A file as Ghostpen last read or wrote it, to notice when another program changes it.
+
+    The SHA-256 of the bytes is what decides (see :func:`disk_change`); mtime and size
+    are kept for a quick first look and for the recovery dialog.
+    """
+
+    mtime_ns: int
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class LoadedDocument:
     """A document as the editor shows it, plus what is needed to save it back unchanged.
 
-    ``mtime_ns`` and ``size`` are the file's as it was read, to notice later
-    when another program changes it. ``notice`` is a sentence or two for the
-    writer when the file was not plain consistent UTF-8/UTF-16 text.
+    ``mtime_ns``, ``size`` and ``sha256`` are the file's as it was read, to
+    notice later when another program changes it. ``notice`` is a sentence or
+    two for the writer when the file was not plain consistent UTF-8/UTF-16 text.
     """
 
     path: Path
@@ -188,6 +217,11 @@ class LoadedDocument:
     notice: str | None
     mtime_ns: int
     size: int
+    sha256: str
+
+    @property
+    def stamp(self) -> DiskStamp:
+        return DiskStamp(self.mtime_ns, self.size, self.sha256)
 
 
 # --- pure conversion ---------------------------------------------------------------------------
@@ -431,12 +465,15 @@ def load_document(path: str | Path) -> LoadedDocument:
         raise DocumentError(_open_reason(err, path), "open", path) from err
     finally:
         os.close(fd)
+    data = b"".join(chunks)
     try:
-        text, fmt, notice = decode_document(b"".join(chunks))
+        text, fmt, notice = decode_document(data)
     except DocumentError as err:
         raise err.for_path(path) from None
-    # The stat from before reading: if the file changed meanwhile, it will look changed later.
-    return LoadedDocument(path, text, fmt, notice, info.st_mtime_ns, info.st_size)
+    # The stat from before reading; the hash and size of what was read. If the file changed
+    # while it was read, the stamp matches neither version, and a save will ask first.
+    digest = hashlib.sha256(data).hexdigest()
+    return LoadedDocument(path, text, fmt, notice, info.st_mtime_ns, len(data), digest)
 
 
 def _write_bytes(fh: BinaryIO, data: bytes) -> None:
@@ -474,31 +511,43 @@ def _save_reason(err: OSError, stage: str, folder: Path) -> str:
     return f"{err.strerror or err} (error {errno.errorcode.get(code or 0, code)})"
 
 
-def _temp_name(target: Path) -> str:
-    """A hidden, unique name next to the target; its stem is capped to fit name-length limits."""
-    return f".{target.name[:100]}.{secrets.token_hex(6)}.tmp"
+STALE_TEMP_SECONDS = 3600
+"""A save's temporary file older than this is litter from a killed save, removed at the next.
+
+A save lasts milliseconds; only a process killed in the middle of one leaves its hidden
+temporary file behind. An hour is far beyond any live save, even on a slow network disk.
+"""
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable; silently skipped where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # the file is already in place; not every system can sync a folder
-    finally:
-        os.close(fd)
+def _sweep_stale_temps(target: Path) -> None:
+    """Remove the hidden temporary files that killed saves of ``target`` left behind."""
+    pattern = re.compile(r"\." + re.escape(target.name[:100]) + r"\.[0-9a-f]{12}\.tmp")
+    limit = time.time() - STALE_TEMP_SECONDS
+    with contextlib.suppress(OSError), os.scandir(target.parent) as entries:
+        for entry in entries:
+            if not pattern.fullmatch(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
+                    os.unlink(entry.path)
 
 
-def save_document(path: str | Path, text: str, fmt: TextFormat) -> tuple[int, int]:
-    """Save atomically; returns the written file's ``(mtime_ns, size)``.
+def _read_only_reason(target: Path) -> str:
+    """Why an existing file cannot be written: the whole disk, or the file itself."""
+    if hasattr(os, "statvfs"):
+        with contextlib.suppress(OSError):
+            if os.statvfs(target).f_flag & os.ST_RDONLY:
+                return "the disk is read-only"
+    return "permission denied: the file is read-only"
+
+
+def save_document(path: str | Path, text: str, fmt: TextFormat) -> DiskStamp:
+    """Save atomically; returns the written file's stamp, to notice later changes on disk.
 
     Either the whole new text is on disk under ``path`` or, on any error, the
-    previous file is untouched and no temporary file is left behind. An
-    existing file that is read-only is not overwritten (as QSaveFile does).
+    previous file is untouched and no temporary file is left behind. An existing
+    file that is read-only is not overwritten (as QSaveFile does), not even by an
+    administrator, whom permission bits do not stop: the writer marked it so.
     """
     path = Path(path)
     try:
@@ -522,48 +571,63 @@ def save_document(path: str | Path, text: str, fmt: TextFormat) -> tuple[int, in
             raise fail("it is a folder, not a file")
         if not stat.S_ISREG(old.st_mode):
             raise fail("it is not a regular file (it is a device, a pipe or a socket)")
-        if not os.access(target, os.W_OK):
-            raise fail("permission denied: the file is read-only")
+        if not os.access(target, os.W_OK) or not old.st_mode & _WRITE_BITS:
+            raise fail(_read_only_reason(target))
     unchanged = " The file on disk was not changed." if old is not None else ""
-
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    tmp = folder / _temp_name(target)
-    stage = "create"
-    fd = -1
-    created = False
     try:
-        while not created:
-            try:
-                fd = os.open(tmp, flags, 0o666)  # a new file gets the usual umask permissions
-                created = True
-            except FileExistsError:
-                tmp = folder / _temp_name(target)
-        stage = "write"
-        if old is not None:
-            if hasattr(os, "fchown"):
-                # Keep the owner and group where allowed (before chmod: chown clears setuid).
-                with contextlib.suppress(OSError):
-                    os.fchown(fd, old.st_uid, old.st_gid)
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, stat.S_IMODE(old.st_mode))
-            else:  # pragma: no cover - Windows
-                os.chmod(tmp, stat.S_IMODE(old.st_mode))
-        with open(fd, "wb", closefd=True) as fh:
-            fd = -1  # the file object owns it now
-            _write_bytes(fh, data)
-            fh.flush()
-            os.fsync(fh.fileno())
-            written = os.fstat(fh.fileno())
-        stage = "replace"
-        os.replace(tmp, target)
-    except BaseException as err:
-        if fd >= 0:
-            os.close(fd)
-        if created:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        if isinstance(err, OSError):
-            raise fail(_save_reason(err, stage, folder) + "." + unchanged) from err
-        raise
-    _fsync_folder(folder)
-    return written.st_mtime_ns, written.st_size
+        # A new file gets the usual permissions (0666 less the umask), like any editor's.
+        written = atomic_write(
+            target, data, make_folder=False, new_file_mode=0o666, write=_write_bytes
+        )
+    except AtomicWriteError as err:
+        raise fail(_save_reason(err, err.stage, folder) + "." + unchanged) from err
+    _sweep_stale_temps(target)
+    return DiskStamp(written.st_mtime_ns, written.st_size, hashlib.sha256(data).hexdigest())
+
+
+class DiskChange(Enum):
+    """What happened to a document's file since Ghostpen last read or wrote it."""
+
+    UNCHANGED = "unchanged"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+
+
+def file_stamp(path: str | Path) -> DiskStamp | None:
+    """The stamp of the file now (reading it whole for the hash), or None if it is gone.
+
+    Other read errors propagate as OSError: "cannot tell" is not "unchanged".
+    """
+    try:
+        with open(path, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return DiskStamp(info.st_mtime_ns, info.st_size, digest)
+
+
+def disk_change(path: str | Path, stamp: DiskStamp) -> DiskChange:
+    """Compare the file on disk with ``stamp`` (taken when it was opened or last saved).
+
+    The size decides quickly; when it is the same, the content hash does: a new mtime
+    alone (a ``touch``, a sync tool copying the same bytes back) is not a change worth
+    a question, while a same-size edit within the file system's mtime resolution is.
+    A file that cannot be read counts as unchanged here: the save itself will then
+    fail with its own precise message.
+    """
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return DiskChange.DELETED
+    except OSError:
+        return DiskChange.UNCHANGED
+    if not stat.S_ISREG(info.st_mode) or info.st_size != stamp.size:
+        return DiskChange.MODIFIED
+    try:
+        now = file_stamp(path)
+    except OSError:
+        return DiskChange.UNCHANGED
+    if now is None:
+        return DiskChange.DELETED
+    return DiskChange.UNCHANGED if now.sha256 == stamp.sha256 else DiskChange.MODIFIED

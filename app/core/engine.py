@@ -21,6 +21,7 @@ import os
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ DEFAULT_CONTEXT = 2048
 KV_CACHE_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "f32": llama_cpp.GGML_TYPE_F32}
 #: Batches at least this long can be aborted mid-evaluation (see Engine._eval).
 ABORTABLE_BATCH = 16
+#: Tokenizations kept (see Engine.tokenize).
+TOKENIZE_CACHE = 8
 
 
 class EngineError(Exception):
@@ -163,6 +166,7 @@ class Engine:
         # GPT-2 prompts start with the text itself; models trained with a BOS need it.
         self._add_bos = bool(self._llm._model.add_bos_token())
         self._lock = threading.Lock()
+        self._tokens_of: OrderedDict[str, tuple[int, ...]] = OrderedDict()
         self._cancel: threading.Event | None = None
         self._cancel_lock = threading.Lock()
         # The callback object must outlive the context, so keep it on self.
@@ -186,9 +190,21 @@ class Engine:
         return [int(t) for t in self._llm.input_ids[: self._llm.n_tokens]]
 
     def tokenize(self, text: str) -> list[int]:
-        """GPT-2 tokens of ``text`` (no BOS: GPT-2 prompts start with the text itself)."""
+        """GPT-2 tokens of ``text`` (no BOS: GPT-2 prompts start with the text itself).
+
+        The last few results are kept: building a prompt counts the tokens of the very
+        text that is then completed, and a keystroke's prompt is that text again.
+        """
         self._check_open()
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        cached = self._tokens_of.get(text)
+        if cached is not None:
+            self._tokens_of.move_to_end(text)
+            return list(cached)
+        tokens = tuple(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        self._tokens_of[text] = tokens
+        if len(self._tokens_of) > TOKENIZE_CACHE:
+            self._tokens_of.popitem(last=False)
+        return list(tokens)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text)) if text else 0

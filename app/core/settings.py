@@ -168,7 +168,7 @@ class SuggestionSettings:
     mode: str = SuggestionMode.SENTENCE.value
     max_tokens: int = 24
     n_alternatives: int = 3
-    debounce_ms: int = 120
+    debounce_ms: int = 30
     max_line_suffix: int = 8
     context_tokens: int = 384
     draft_tokens: int = 200

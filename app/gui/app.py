@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
@@ -46,6 +47,9 @@ def create_window(
         window.load_model(loaded.settings.model_path)
     if document:
         window.open_file(document)
+    # Unsaved writing a crashed session left: offered once the event loop runs (the
+    # window is shown by then), in a dialog that never blocks. A fresh home has none.
+    QTimer.singleShot(0, window, window.offer_recovery)
     return window
 
 

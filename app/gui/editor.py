@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QFocusEvent,
     QKeyEvent,
     QMouseEvent,
+    QPaintEvent,
     QPalette,
     QTextBlock,
     QTextCharFormat,
@@ -44,6 +45,7 @@ class GhostTextEdit(QPlainTextEdit):
     """The editor. ``ghost_text()`` is what is shown; ``ghostAccepted`` reports accepts."""
 
     ghostAccepted = Signal(str)  # the text that went into the document
+    ghostPainted = Signal(str)  # a new ghost reached the screen (latency measurement seam)
 
     def __init__(
         self,
@@ -57,11 +59,13 @@ class GhostTextEdit(QPlainTextEdit):
         self._ghost = ""
         self._draft = ""
         self._ghost_block: QTextBlock | None = None
+        self._ghost_unpainted = False
         self._quiet = 0  # >0 while the editor itself changes text or layout
         self._revision = self.document().revision()
         self.setTabChangesFocus(False)
         self.setAccessibleName("Document")
         self.document().setDocumentMargin(14)  # room to breathe around the prose
+        self.document().setModified(False)  # a layout setting is not an edit
         controller.attach(self)
         controller.ghostChanged.connect(self._show_ghost)
         if drafts is not None:
@@ -277,6 +281,13 @@ class GhostTextEdit(QPlainTextEdit):
         if not text and not self._ghost:
             return  # nothing shown: leave a draft's display alone
         self._ghost = text if self._place(text, self._ghost_format()) else ""
+        self._ghost_unpainted = bool(self._ghost)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._ghost_unpainted:
+            self._ghost_unpainted = False
+            self.ghostPainted.emit(self._ghost)
 
     def _show_draft(self, text: str) -> None:
         if not text and not self._draft:

@@ -7,10 +7,13 @@ this file only connects them to widgets and to what the writer clicks.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
+import time
+from enum import Enum
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,12 +31,16 @@ from PySide6.QtWidgets import (
 
 from app.core.documents import (
     DEFAULT_FORMAT,
+    DiskChange,
+    DiskStamp,
     DocumentError,
     LoadedDocument,
     TextFormat,
+    disk_change,
     load_document,
     save_document,
 )
+from app.core.journal import JournalEntry, JournalStore, Snapshot, new_doc_id
 from app.core.model_store import ModelStore, StoredModel
 from app.core.offline_model import OfflinePackage
 from app.core.paths import AppPaths
@@ -49,6 +56,7 @@ from app.gui.editor import GhostTextEdit
 from app.gui.find_bar import FindBar
 from app.gui.model_jobs import ModelJobs
 from app.gui.model_manager import ModelManagerDialog, offline_job
+from app.gui.recovery import RecoveryDialog
 from app.gui.sampler_chart import SamplerViewController
 from app.gui.settings_panel import SettingsPanel
 from app.gui.suggestions import SuggestionController, SuggestionStats
@@ -61,9 +69,45 @@ _UNFINISHED: list[WorkerThread | ModelJobs] = []
 DOCUMENT_FILTER = "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
 MODEL_FILTER = "GGUF models (*.gguf);;All files (*)"
 
+#: The journal is written this long after the last edit...
+JOURNAL_DEBOUNCE_MS = 1000
+#: ...and at the latest this long after the first unjournaled edit, so that steady typing
+#: (which keeps restarting the debounce) still never risks more than about 1.5 s of text.
+JOURNAL_MAX_DELAY_MS = 1500
+
+#: Windows opened to hold a recovered document while the first one was in use.
+_RECOVERY_WINDOWS: list[MainWindow] = []
+
+
+class ConflictChoice(Enum):
+    """The writer's answer when the file changed on disk since it was opened or saved."""
+
+    OVERWRITE = "overwrite"
+    SAVE_AS = "save_as"
+    CANCEL = "cancel"
+
+
+class _JournalBridge(QObject):
+    """Carries the journal thread's reports to the GUI thread (queued connections)."""
+
+    written = Signal(str, int)
+    failed = Signal(str, str)
+
+    def report_written(self, doc_id: str, seq: int) -> None:
+        with contextlib.suppress(RuntimeError):  # the window is gone: no one to tell
+            self.written.emit(doc_id, seq)
+
+    def report_failed(self, doc_id: str, message: str) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.failed.emit(doc_id, message)
+
 
 class MainWindow(QMainWindow):
     documentSaved = Signal(str)
+    #: A snapshot of the document (its id) was handed to the journal thread.
+    journalQueued = Signal(str)
+    #: The document's journal (its id) is on disk.
+    journalWritten = Signal(str)
 
     def __init__(
         self,
@@ -99,7 +143,23 @@ class MainWindow(QMainWindow):
 
         self._path: Path | None = None
         self._format: TextFormat = DEFAULT_FORMAT
+        self._stamp: DiskStamp | None = None  # the file as last opened or saved
+        self._doc_id = new_doc_id()
         self._closing = False
+        self.recovery_dialog: RecoveryDialog | None = None
+        self._journal_bridge = _JournalBridge(self)
+        self._journal_bridge.written.connect(self._journal_written)
+        self._journal_bridge.failed.connect(self._journal_failed)
+        self._journal_problem = ""
+        self.journal = JournalStore(
+            paths.journal_dir,
+            on_written=self._journal_bridge.report_written,
+            on_failed=self._journal_bridge.report_failed,
+        )
+        self._journal_timer = QTimer(self, singleShot=True, interval=JOURNAL_DEBOUNCE_MS)
+        self._journal_timer.timeout.connect(self.journal_now)
+        self._journal_deadline = QTimer(self, singleShot=True, interval=JOURNAL_MAX_DELAY_MS)
+        self._journal_deadline.timeout.connect(self.journal_now)
         self.store = ModelStore(paths.models_dir)
         self.model_jobs = ModelJobs()  # no parent: it may have to outlive the window
         self.model_manager: ModelManagerDialog | None = None
@@ -175,6 +235,7 @@ class MainWindow(QMainWindow):
         self._action(f, self.tr("&Save"), self.save, std.Save)
         self._action(f, self.tr("Save &As…"), self.save_as, std.SaveAs)
         self._action(f, self.tr("&Close"), self.new_document, std.Close)
+        self._action(f, self.tr("Recover &Unsaved Writing…"), self._recover_from_menu)
         f.addSeparator()
         self._action(f, self.tr("&Models…"), self.open_model_manager, "Ctrl+Shift+M")
         self._action(f, self.tr("Open &Model File…"), self.open_model_dialog)
@@ -260,6 +321,7 @@ class MainWindow(QMainWindow):
         self.model_jobs.busyChanged.connect(self.busy.setVisible)
         self.editor.document().modificationChanged.connect(lambda _m: self._update_title())
         self.editor.document().contentsChanged.connect(lambda: self._word_timer.start())
+        self.editor.document().contentsChanged.connect(self._schedule_journal)
         self.editor.cursorPositionChanged.connect(self._update_position)
 
     # ----------------------------------------------------------------- status
@@ -446,14 +508,32 @@ class MainWindow(QMainWindow):
     def path(self) -> Path | None:
         return self._path
 
+    @property
+    def doc_id(self) -> str:
+        """The document's journal id (the journal file's name)."""
+        return self._doc_id
+
+    def is_pristine(self) -> bool:
+        """An untitled, empty, unmodified document: free to hold a recovered one."""
+        doc = self.editor.document()
+        return self._path is None and not doc.isModified() and doc.isEmpty()
+
+    def _reset_document(self, text: str, path: Path | None, fmt: TextFormat) -> None:
+        """Replace the buffer; the previous document's journal goes (the caller decided)."""
+        self.controller.dismiss()
+        self.editor.discard_draft()
+        self.journal.discard(self._doc_id)
+        self._doc_id = new_doc_id()
+        self.editor.setPlainText(text)
+        self._path, self._format = path, fmt
+        self.editor.document().setModified(False)
+        self._stop_journal_timers()
+
     def new_document(self) -> None:
         if not self.maybe_save():
             return
-        self.controller.dismiss()
-        self.editor.discard_draft()
-        self.editor.setPlainText("")
-        self._path, self._format = None, DEFAULT_FORMAT
-        self.editor.document().setModified(False)
+        self._reset_document("", None, DEFAULT_FORMAT)
+        self._stamp = None
         self._update_title()
 
     def open_dialog(self) -> None:
@@ -471,19 +551,34 @@ class MainWindow(QMainWindow):
         except DocumentError as exc:
             self.show_banner(str(exc))
             return False
-        self.controller.dismiss()
-        self.editor.setPlainText(doc.text)
-        self._path, self._format = doc.path, doc.format
-        self.editor.document().setModified(False)
+        self._reset_document(doc.text, doc.path, doc.format)
+        self._stamp = doc.stamp
         self.show_banner(doc.notice or "")
         self._remember_recent(doc.path)
         self._update_title()
         return True
 
     def save(self) -> bool:
+        """Save in place, asking first when another program changed or removed the file."""
         if self._path is None:
             return self.save_as()
-        return self._write(self._path)
+        path = self._path
+        if self._stamp is not None:
+            change = disk_change(path, self._stamp)
+            if change is DiskChange.DELETED and not path.parent.is_dir():
+                return self._write(path)  # the save says precisely that the folder is gone
+            if change is not DiskChange.UNCHANGED:
+                choice = self.resolve_disk_conflict(path, change)
+                if choice is ConflictChoice.SAVE_AS:
+                    return self.save_as()
+                if choice is ConflictChoice.CANCEL:
+                    self.show_banner(
+                        self.tr("Not saved: %1 The file on disk was left as it is.").replace(
+                            "%1", self._conflict_text(path, change)
+                        )
+                    )
+                    return False
+        return self._write(path)
 
     def save_as(self) -> bool:
         start = str(self._path) if self._path else ""
@@ -501,15 +596,179 @@ class MainWindow(QMainWindow):
 
     def _write(self, path: Path) -> bool:
         try:
-            save_document(path, self.editor.toPlainText(), self._format)
+            stamp = save_document(path, self.editor.toPlainText(), self._format)
         except DocumentError as exc:
+            # The buffer and its journal stay: the writing is safe while the writer decides.
             self.show_banner(self.tr("Not saved: %1").replace("%1", str(exc)))
             return False
+        self._stamp = stamp
+        self._stop_journal_timers()
+        self.journal.discard(self._doc_id)
         self.editor.document().setModified(False)
         self.show_banner("")
         self.statusBar().showMessage(self.tr("Saved %1").replace("%1", str(path)), 3000)
         self.documentSaved.emit(str(path))
         return True
+
+    # -- the file changed on disk
+
+    def _conflict_text(self, path: Path, change: DiskChange) -> str:
+        if change is DiskChange.DELETED:
+            return self.tr(
+                "“%1” was deleted or moved by another program since you opened or last saved it."
+            ).replace("%1", path.name)
+        return self.tr(
+            "“%1” was changed on disk by another program since you opened or last saved it."
+        ).replace("%1", path.name)
+
+    def disk_conflict_box(self, path: Path, change: DiskChange) -> QMessageBox:
+        """The question (not shown yet); each button's ``choice`` property is its answer."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(self.tr("File changed on disk"))
+        box.setText(self._conflict_text(path, change))
+        box.setInformativeText(
+            self.tr(
+                "Overwrite it with your version, save your version under another name, "
+                "or cancel and keep both as they are?"
+            )
+            if change is DiskChange.MODIFIED
+            else self.tr("Save your version there again, under another name, or cancel?")
+        )
+        first = self.tr("Overwrite") if change is DiskChange.MODIFIED else self.tr("Save Again")
+        for label, role, choice in (
+            (first, QMessageBox.ButtonRole.DestructiveRole, ConflictChoice.OVERWRITE),
+            (self.tr("Save As…"), QMessageBox.ButtonRole.AcceptRole, ConflictChoice.SAVE_AS),
+            (self.tr("Cancel"), QMessageBox.ButtonRole.RejectRole, ConflictChoice.CANCEL),
+        ):
+            button = box.addButton(label, role)
+            button.setProperty("choice", choice.value)
+            if choice is ConflictChoice.CANCEL:
+                box.setDefaultButton(button)
+                box.setEscapeButton(button)
+        return box
+
+    @staticmethod
+    def conflict_choice(box: QMessageBox) -> ConflictChoice:
+        """The answer a finished :meth:`disk_conflict_box` was given (Esc: Cancel)."""
+        button = box.clickedButton()
+        value = button.property("choice") if button is not None else None
+        return ConflictChoice(value) if value else ConflictChoice.CANCEL
+
+    def resolve_disk_conflict(self, path: Path, change: DiskChange) -> ConflictChoice:
+        """Ask the writer (modal). Tests replace this method to answer it themselves."""
+        box = self.disk_conflict_box(path, change)
+        box.exec()
+        return self.conflict_choice(box)
+
+    # -- autosave journal
+
+    def _schedule_journal(self) -> None:
+        self._journal_timer.start()  # restarts: about a second after the last edit
+        if not self._journal_deadline.isActive():
+            self._journal_deadline.start()  # but never much later than the first one
+
+    def _stop_journal_timers(self) -> None:
+        self._journal_timer.stop()
+        self._journal_deadline.stop()
+
+    def journal_now(self) -> None:
+        """Hand a snapshot of the unsaved text to the journal thread (the timers call it).
+
+        Only the copy of the text happens here, on the GUI thread; encoding and writing
+        happen on the journal's thread. An unmodified document (saved, or undone back
+        to the saved text) and an empty untitled one need no journal: it is removed.
+        """
+        self._stop_journal_timers()
+        if self._closing:
+            return
+        doc = self.editor.document()
+        if not doc.isModified() or (self._path is None and doc.isEmpty()):
+            self.journal.discard(self._doc_id)
+            return
+        snapshot = Snapshot(
+            self._doc_id, self.editor.toPlainText(), self._path, self._format, self._stamp
+        )
+        self.journal.submit(snapshot)
+        self.journalQueued.emit(self._doc_id)
+
+    def _journal_written(self, doc_id: str, _seq: int) -> None:
+        if self._journal_problem and self.banner.text() == self._journal_problem:
+            self.show_banner("")
+        self._journal_problem = ""
+        if doc_id == self._doc_id:
+            self.journalWritten.emit(doc_id)
+
+    def _journal_failed(self, _doc_id: str, message: str) -> None:
+        text = self.tr("Autosave failed: %1. Your text is still here: save it to keep it.")
+        self._journal_problem = text.replace("%1", message)
+        self.show_banner(self._journal_problem)
+
+    # -- recovery after a crash
+
+    def offer_recovery(self) -> RecoveryDialog | None:
+        """Offer the journals that dead sessions left (window-modal, never blocking).
+
+        None when there is nothing to recover. The dialog's Recover puts a document in
+        this window when it is pristine, else in a new window; Discard deletes it.
+        """
+        if self.recovery_dialog is not None and self.recovery_dialog.isVisible():
+            return self.recovery_dialog
+        entries = self.journal.claim_orphans()
+        if self.journal.damaged:
+            names = ", ".join(str(file) for file, _ in self.journal.damaged)
+            self.show_banner(
+                self.tr("A damaged autosave file was set aside (not deleted): %1").replace(
+                    "%1", names
+                )
+            )
+        if not entries:
+            return None
+        dialog = RecoveryDialog(entries, self)
+        dialog.recoverRequested.connect(self.recover_entry)
+        dialog.discardRequested.connect(self.journal.remove)
+        self.recovery_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _recover_from_menu(self) -> None:
+        if self.offer_recovery() is None:
+            self.statusBar().showMessage(self.tr("There is no unsaved writing to recover."), 4000)
+
+    def recover_entry(self, entry: JournalEntry) -> MainWindow:
+        """Open a recovered journal (here if this window is pristine, else in a new one)."""
+        target = self if self.is_pristine() else self._new_recovery_window()
+        target.restore_journal(entry)
+        if target is not self:
+            self.journal.resolve(entry)  # the other window's store owns it now
+        return target
+
+    def _new_recovery_window(self) -> MainWindow:
+        window = MainWindow(self.paths, self.settings)
+        source = self.loading_path or self._active_local_path()
+        if source:
+            window.load_model(source)
+        _RECOVERY_WINDOWS.append(window)
+        window.show()
+        return window
+
+    def restore_journal(self, entry: JournalEntry) -> None:
+        """Put recovered text in this window, unsaved, journaled under this session now."""
+        self._reset_document(entry.text, entry.path, entry.format)
+        self._stamp = entry.disk  # a save then asks if the file changed since the crash
+        self._doc_id = entry.doc_id
+        self.editor.document().setModified(True)
+        try:
+            self.journal.adopt(entry)
+        except OSError as exc:
+            self._journal_failed(entry.doc_id, str(exc))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.written_at))
+        self.show_banner(
+            self.tr("Recovered the unsaved text of %1 (autosaved %2). Save it to keep it.")
+            .replace("%1", entry.title)
+            .replace("%2", when)
+        )
+        self._update_title()
 
     def maybe_save(self) -> bool:
         """Ask before discarding unsaved changes; False means the writer cancelled."""
@@ -655,6 +914,12 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._closing = True
+        # Saved, unmodified, or the writer chose Discard: the journal has done its job.
+        self._stop_journal_timers()
+        self.journal.discard(self._doc_id)
+        self.journal.close()
+        if self in _RECOVERY_WINDOWS:
+            _RECOVERY_WINDOWS.remove(self)
         self.persist_settings()
         self.shutdown()
         event.accept()

@@ -86,6 +86,7 @@ class _Pending:
 class SuggestionController(QObject):
     ghostChanged = Signal(str)  # what the editor should show at the cursor ("" = nothing)
     suggestionShown = Signal(str)  # a new suggestion became visible (test and bench seam)
+    suggestionFinished = Signal(int)  # request id: its suggestion is complete (bench seam)
     statsChanged = Signal(object)  # SuggestionStats
     busyChanged = Signal(bool)
     errorChanged = Signal(str)  # "" when the error is resolved
@@ -105,6 +106,7 @@ class SuggestionController(QObject):
         self.sampling = sampling or SamplingSettings()
         self._source: DocumentSource | None = None
         self._rhythm = TypingRhythm(self.settings.debounce_ms)
+        self._latency_ms: float | None = None  # recent request -> ghost shown (smoothed)
         self._cache = SuggestionCache()
         self.paused = False  # a draft owns the engine: no suggestion requests meanwhile
         self._pending: _Pending | None = None
@@ -208,7 +210,7 @@ class SuggestionController(QObject):
     def _edit_settled(self) -> None:
         if not self._auto_allowed() or self._serve_from_cache():
             return
-        self._debounce.start(self._rhythm.delay_ms())
+        self._debounce.start(self._rhythm.delay_ms(self._latency_ms))
 
     def cursor_moved(self) -> None:
         """The cursor moved without an edit: the ghost no longer belongs there."""
@@ -329,6 +331,11 @@ class SuggestionController(QObject):
         """Drop the debounce, the request in flight and alternatives being computed."""
         self._debounce.stop()
         self._after_edit.stop()
+        p = self._pending
+        if p is not None and p.first_shown is None:
+            # Overtaken before it showed anything: the model takes at least this long.
+            waited = (time.perf_counter() - p.created) * 1000.0
+            self._latency_ms = max(self._latency_ms or 0.0, waited)
         if self._pending is not None or self._alt_request:
             self._worker.new_request_id()  # supersedes what is in flight
             self._pending = None
@@ -377,7 +384,10 @@ class SuggestionController(QObject):
             return
         self._refresh(p)
         self._cache.store(p.prefix, self._cache_key(p.line_suffix), p.raw)
+        self.suggestionFinished.emit(done.id)
         now = time.perf_counter()
+        if p.first_shown is not None:
+            self._learn_latency((p.first_shown - p.created) * 1000.0)
         t = completion.timings
         self.statsChanged.emit(
             SuggestionStats(
@@ -438,6 +448,10 @@ class SuggestionController(QObject):
         self.modelChanged.emit(None)
         self.enabledChanged.emit(False)
         self.errorChanged.emit(f"Suggestions are off: {message}")
+
+    def _learn_latency(self, shown_ms: float) -> None:
+        old = self._latency_ms
+        self._latency_ms = shown_ms if old is None else 0.7 * old + 0.3 * shown_ms
 
     def _disabled_reason(self) -> str:
         return "No model is loaded: open a GGUF model to get suggestions."

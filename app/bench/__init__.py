@@ -1,0 +1,1 @@
+"""``ghostpen bench``: measured latency, throughput and footprint (see docs/performance.md)."""

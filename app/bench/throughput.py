@@ -1,0 +1,141 @@
+"""Engine throughput against its peers on the same GGUF, in the same run.
+
+Prompt processing (tokens/s to evaluate a 128- or 512-token prompt and pick the first
+token) and generation (tokens/s after the first) for Ghostpen's ``Engine``, for plain
+llama-cpp-python ``Llama.create_completion`` with the same threads, batch and context,
+and (when installed) Hugging Face transformers' ``GPT2LMHeadModel`` on the CPU with the
+same weights. Runs alternate between contenders, so machine noise hits them alike, and
+the median of the repeats is reported.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+
+from app.bench.passage import PASSAGE
+from app.core.engine import Engine, default_threads
+from app.core.gguf_info import inspect_model
+from app.core.sampling import GREEDY
+
+GEN_TOKENS = 64
+N_CTX = 1024
+
+#: (prompt seconds, generation seconds, generated tokens) for one prompt.
+Timing = tuple[float, float, int]
+
+
+def prompt_tokens(engine: Engine, n: int) -> list[int]:
+    """Exactly ``n`` tokens of English prose (the passage, repeated as needed)."""
+    tokens = engine.tokenize(PASSAGE)
+    while len(tokens) < n:
+        tokens += tokens
+    return tokens[:n]
+
+
+def _ghostpen(engine: Engine) -> Callable[[list[int]], Timing]:
+    settings = replace(GREEDY, max_tokens=GEN_TOKENS, repeat_penalty=1.0)
+
+    def run(tokens: list[int]) -> Timing:
+        engine.reset()
+        started = time.perf_counter()
+        result = engine.complete_tokens(tokens, settings)
+        t = result.timings
+        first = (t.first_token_ms or 0.0) / 1000.0
+        total = time.perf_counter() - started
+        return first, total - first, t.generated_tokens
+
+    return run
+
+
+def _llama_cpp(path: Path, threads: int, n_ctx: int) -> tuple[Callable[[list[int]], Timing], Any]:
+    llm = llama_cpp.Llama(
+        model_path=str(path), n_ctx=n_ctx, n_batch=512, n_ubatch=512, n_threads=threads,
+        n_threads_batch=threads, verbose=False,
+    )  # fmt: skip
+
+    def run(tokens: list[int]) -> Timing:
+        llm.reset()
+        started = time.perf_counter()
+        first: float | None = None
+        count = 0
+        for _chunk in llm.create_completion(
+            tokens, max_tokens=GEN_TOKENS, temperature=0.0, repeat_penalty=1.0, stream=True
+        ):
+            count += 1
+            if first is None:
+                first = time.perf_counter() - started
+        total = time.perf_counter() - started
+        return first or total, total - (first or total), count
+
+    return run, llm
+
+
+def _transformers(checkpoint: Path, threads: int) -> Callable[[list[int]], Timing] | None:
+    try:
+        import torch  # type: ignore[import-not-found]
+        from transformers import GPT2LMHeadModel  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    model = GPT2LMHeadModel.from_pretrained(str(checkpoint)).eval()
+
+    def run(tokens: list[int]) -> Timing:
+        ids = torch.tensor([tokens])
+        with torch.inference_mode():
+            started = time.perf_counter()
+            out = model(ids, use_cache=True)
+            past, nxt = out.past_key_values, out.logits[:, -1].argmax(-1, keepdim=True)
+            first = time.perf_counter() - started
+            for _ in range(GEN_TOKENS - 1):
+                out = model(nxt, past_key_values=past, use_cache=True)
+                past, nxt = out.past_key_values, out.logits[:, -1].argmax(-1, keepdim=True)
+            total = time.perf_counter() - started
+        return first, total - first, GEN_TOKENS
+
+    return run
+
+
+def measure(
+    model: Path, *, repeats: int = 3, sizes: tuple[int, ...] = (128, 512),
+    checkpoint: Path | None = None, threads: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    threads = threads or default_threads()
+    n_ctx = min(N_CTX, inspect_model(model).context_length)
+    engine = Engine(model, n_ctx=n_ctx, n_threads=threads)
+    peer, llm = _llama_cpp(model, threads, n_ctx)
+    contenders: dict[str, Callable[[list[int]], Timing]] = {
+        "ghostpen": _ghostpen(engine),
+        "llama_cpp_python": peer,
+    }
+    hf = _transformers(checkpoint, threads) if checkpoint is not None else None
+    if hf is not None:
+        contenders["transformers"] = hf
+    results: dict[str, Any] = {"threads": threads, "generated_tokens": GEN_TOKENS}
+    try:
+        for size in sizes:
+            tokens = prompt_tokens(engine, size)
+            for run in contenders.values():
+                run(tokens[:16])  # warm-up: first-call costs are not throughput
+            samples: dict[str, list[Timing]] = {name: [] for name in contenders}
+            for _ in range(repeats):
+                for name, run in contenders.items():
+                    samples[name].append(run(tokens))
+            results[f"prompt_{size}"] = {name: _rates(size, s) for name, s in samples.items()}
+    finally:
+        engine.close()
+        llm.close()
+    results["transformers"] = "measured" if hf is not None else "not installed"
+    return results
+
+
+def _rates(size: int, samples: list[Timing]) -> dict[str, float]:
+    pp = statistics.median(size / max(p, 1e-9) for p, _g, _n in samples)
+    tg = statistics.median((n - 1) / max(g, 1e-9) for _p, g, n in samples if n > 1)
+    return {"prompt_tokens_per_s": pp, "generation_tokens_per_s": tg}
