@@ -253,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-throughput", action="store_true", help="skip the engine comparison")
     p.add_argument("--startup-runs", type=int, default=3, metavar="N")
     p.add_argument("--tokenizer", metavar="DIR", help="GPT-2 vocab.json + merges.txt")
-    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    p.add_argument("--json", metavar="FILE", default="ghostpen-bench.json",
+                   help="the figures as JSON (default ghostpen-bench.json)")  # fmt: skip
     return parser
 
 
@@ -432,6 +433,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     report = run_bench(options)
     _write(sys.stdout, table(report) + "\n")
+    print(f"figures written to {options.json_out}", file=sys.stderr)
     return 0
 
 
