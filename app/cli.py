@@ -312,10 +312,14 @@ def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[threading.Event]:
 def _continue_text(args: argparse.Namespace) -> int:
     """``complete`` and ``draft``: stream the continuation of TEXT to stdout, piece by piece."""
     from app.core.engine import Engine
+    from app.core.gguf_info import inspect_model
+    from app.core.model_probe import ensure_loadable
 
     settings = resolve_sampling(args)
     text = _read_text(args.text)
     cancel = threading.Event()
+    inspect_model(args.model)  # a clear message for a broken file, before any process
+    ensure_loadable(args.model)  # llama.cpp meets a new file in a child process first
     engine = Engine(
         args.model, n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers
     )
@@ -460,11 +464,12 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from app.core.convert import ConversionError
     from app.core.engine import EngineError
     from app.core.gguf_info import ModelFileError
+    from app.core.model_probe import ProbeError
     from app.core.quantize import QuantizeError
     from app.core.sampling import SettingError
 
     return (CliError, ModelFileError, ConversionError, QuantizeError, EngineError,
-            SettingError, OSError, *model_errors())  # fmt: skip
+            SettingError, ProbeError, OSError, *model_errors())  # fmt: skip
 
 
 def _interrupted() -> int:

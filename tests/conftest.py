@@ -57,6 +57,17 @@ def _isolated_home(
     monkeypatch.setenv("GHOSTPEN_HOME", str(tmp_path_factory.mktemp("home")))
 
 
+@pytest.fixture(scope="session")
+def _probe_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("probe") / "model-probe.json"
+
+
+@pytest.fixture(autouse=True)
+def _shared_probe_cache(_probe_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One probe per model file for the whole session (each test has its own home)."""
+    monkeypatch.setenv("GHOSTPEN_PROBE_CACHE", str(_probe_cache))
+
+
 @pytest.fixture(autouse=True)
 def _no_thread_left_running() -> Iterator[None]:
     """A test that leaves an engine QThread running fails (napari's habit)."""

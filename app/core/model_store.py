@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.gguf_info import ModelFileError, ModelInfo, inspect_model
+from app.core.model_probe import probe_model
 from app.core.paths import AppPaths, atomic_write
 
 MANIFEST = "manifest.json"
@@ -252,6 +253,11 @@ class ModelStore:
             info = inspect_model(src)
         except ModelFileError as exc:
             raise StoreError(str(exc)) from None
+        # llama.cpp meets the file in a child process first (once per file content), so a
+        # file that would crash it never enters the store, and the first load is instant.
+        probe = probe_model(src, cancel=cancel)
+        if not probe.ok:
+            raise StoreError("cancelled" if probe.cancelled else probe.message)
         if mode == "reference":
             existing = self.find_path(src)
             if existing is not None:

@@ -23,6 +23,7 @@ import llama_cpp
 
 from app.core.gguf_info import ModelFileError, inspect_model, tensor_types
 from app.core.llama_runtime import watch_log
+from app.core.model_probe import probe_model
 
 #: Writer-facing name -> llama_ftype.
 QUANT_TYPES: dict[str, int] = {
@@ -121,6 +122,9 @@ def quantize(
         inspect_model(src)
     except ModelFileError as exc:
         raise QuantizeError(str(exc)) from None
+    probe = probe_model(src, cancel=cancel)  # the quantizer runs llama.cpp's own loader
+    if not probe.ok:
+        raise QuantizeError(probe.message)
     if src.resolve() == dst.resolve():
         raise QuantizeError(f"{dst}: the output must not overwrite the input")
     if cancel is not None and cancel.is_set():
