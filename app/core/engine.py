@@ -13,12 +13,26 @@ Why it is shaped this way:
   between graph nodes, so even a long prompt evaluation stops promptly.
 - **One thread.** llama.cpp contexts are not thread-safe; concurrent use raises
   :class:`EngineBusyError` instead of corrupting state.
+- **The file on disk.** A memory-mapped model keeps reading its file: a file truncated in
+  place kills the process with SIGBUS at the next evaluation, and one rewritten in place
+  silently changes the weights (NaN logits). So models up to ``IN_MEMORY_MAX_BYTES`` (every
+  GPT-2 up to XL in Q8_0) are read into memory and never touch the file again, and every
+  evaluating call first compares the file's identity (device, inode, size, mtime) with
+  the one loaded: a change raises :class:`ModelFileChangedError` before llama.cpp reads a
+  byte. One ``os.stat`` costs microseconds, against milliseconds for the request.
+- **Memory.** A context's KV cache grows with ``n_ctx``. Where the system says how much
+  memory is free, a context that cannot fit is refused with the figures before llama.cpp
+  tries: with overcommit, its allocation would succeed and the process would be killed
+  when the cache is cleared. If llama.cpp itself fails to allocate, that is an
+  :class:`EngineError` too, never a crash.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -30,10 +44,13 @@ from pathlib import Path
 from typing import Any
 
 import llama_cpp
+import llama_cpp._internals
+import llama_cpp.llama
 import numpy as np
 
+from app.core.cpu_load import OtherLoad
 from app.core.gguf_info import ModelInfo, inspect_model
-from app.core.llama_runtime import install_log_routing
+from app.core.llama_runtime import install_log_routing, watch_log
 from app.core.postprocess import complete_utf8, find_stop, partial_stop_length
 from app.core.sampling import SamplingSettings
 
@@ -47,6 +64,13 @@ KV_CACHE_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "f32": llama_cpp.GGML_TYPE_F32
 ABORTABLE_BATCH = 16
 #: Tokenizations kept (see Engine.tokenize).
 TOKENIZE_CACHE = 8
+#: Models up to this size are read into memory instead of memory-mapped (module notes).
+IN_MEMORY_MAX_BYTES = 2 * 1024**3
+#: llama.cpp rounds its context up to a multiple of this many cells.
+CONTEXT_PAD = 256
+_TYPE_BYTES = {"f16": 2, "f32": 4}
+#: llama.cpp's default micro-batch (n_ubatch): a sliding-window layer keeps this much more.
+UBATCH = 512
 
 
 class EngineError(Exception):
@@ -55,6 +79,143 @@ class EngineError(Exception):
 
 class EngineBusyError(EngineError):
     """Two threads tried to use one engine at once (a programming error)."""
+
+
+class EngineFault(EngineError):
+    """The engine can no longer be trusted (llama.cpp failed mid-call): close it."""
+
+
+class ModelFileChangedError(EngineFault):
+    """The model file was deleted, replaced or modified since it was loaded."""
+
+    def __init__(self, message: str, *, deleted: bool) -> None:
+        super().__init__(message)
+        self.deleted = deleted  # nothing is left at the path to load again
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What identifies a file's contents cheaply: one ``os.stat``."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str | Path) -> FileStamp:
+        st = os.stat(path)
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def file_change(path: str | Path, loaded: FileStamp) -> tuple[str, bool] | None:
+    """How the file at ``path`` differs from ``loaded``: (what happened, deleted), or None."""
+    try:
+        now = FileStamp.of(path)
+    except FileNotFoundError:
+        return "was deleted or moved", True
+    except OSError as exc:
+        return f"can no longer be read ({exc.strerror or exc})", True
+    if (now.device, now.inode) != (loaded.device, loaded.inode):
+        return "was replaced by another file", False
+    if now.size != loaded.size:
+        return f"was modified (its size went from {loaded.size:,} to {now.size:,} bytes)", False
+    if now.mtime_ns != loaded.mtime_ns:
+        return "was modified", False
+    return None
+
+
+def kv_cache_bytes(info: ModelInfo, n_ctx: int, kv_cache_type: str = "f16") -> int:
+    """The KV cache llama.cpp allocates for a context of ``n_ctx`` tokens (close estimate).
+
+    Every layer keeps a key and a value vector per head per cell; the context is padded
+    to a multiple of 256 cells. Layers with a sliding window (Gemma 3: five of every six)
+    keep only the window, plus a batch.
+    """
+    meta = info.metadata
+    arch = info.architecture
+
+    def number(key: str, default: int) -> int:
+        value = meta.get(f"{arch}.{key}")
+        return int(value) if isinstance(value, (int, float)) and value > 0 else default
+
+    heads = max(1, info.head_count)
+    kv_heads = number("attention.head_count_kv", heads)
+    key_len = number("attention.key_length", info.embedding_length // heads)
+    value_len = number("attention.value_length", key_len)
+    per_cell = kv_heads * (key_len + value_len) * _TYPE_BYTES.get(kv_cache_type, 2)
+    cells = -(-n_ctx // CONTEXT_PAD) * CONTEXT_PAD
+    layers = max(1, info.block_count)
+    window = number("attention.sliding_window", 0)
+    if window and arch == "gemma3":
+        full = layers // 6
+        windowed = min(cells, window + UBATCH)
+        return (full * cells + (layers - full) * windowed) * per_cell
+    return layers * cells * per_cell
+
+
+def available_memory() -> int | None:
+    """Bytes the system can still give this process without killing another (None: unknown).
+
+    Linux: MemAvailable + SwapFree. Windows: the commit charge still available. Elsewhere
+    the physical memory, so that only a request larger than the machine is refused.
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            fields = {k: v for k, _, v in (line.partition(":") for line in fh)}
+        kib = int(fields["MemAvailable"].split()[0]) + int(fields["SwapFree"].split()[0])
+        return kib * 1024
+    except (OSError, KeyError, ValueError, IndexError):
+        pass
+    if sys.platform == "win32":
+        import ctypes
+
+        sizes = ("total_phys", "avail_phys", "total_page", "avail_page", "total_virtual",
+                 "avail_virtual", "avail_extended")  # fmt: skip
+
+        class _Status(ctypes.Structure):  # MEMORYSTATUSEX
+            _fields_ = [("length", ctypes.c_ulong), ("load", ctypes.c_ulong)] + [
+                (name, ctypes.c_ulonglong) for name in sizes
+            ]
+
+        status = _Status()
+        status.length = ctypes.sizeof(_Status)
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+            return int(status.avail_page)
+        return None
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+class _KeepOutput:
+    """Stands in for llama-cpp-python's ``suppress_stdout_stderr``.
+
+    With ``verbose=False`` that helper points the *process's* stdout and stderr file
+    descriptors at /dev/null while a model loads, so whatever any other thread writes
+    meanwhile (the GUI, a traceback, the bench's start-up line) is lost. llama.cpp's own
+    logs already go to ``logging`` (see ``llama_runtime``), so nothing needs silencing.
+    """
+
+    def __init__(self, disable: bool = True) -> None:
+        self.disable = disable
+
+    def __enter__(self) -> _KeepOutput:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
+def _keep_process_output() -> None:
+    for module in (llama_cpp.llama, llama_cpp._internals):
+        if hasattr(module, "suppress_stdout_stderr"):
+            setattr(module, "suppress_stdout_stderr", _KeepOutput)  # noqa: B010
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{max(1, round(n / 2**20))} MiB"
 
 
 class StopReason(str, Enum):
@@ -119,8 +280,15 @@ class Engine:
         n_batch: int = 512,
         logits_all: bool = False,
         kv_cache_type: str = "f16",
+        in_memory: bool | None = None,
     ) -> None:
+        """``in_memory``: read the weights into memory (None: when the file is at most
+        ``IN_MEMORY_MAX_BYTES``) rather than memory-map them (see the module notes)."""
         install_log_routing()
+        _keep_process_output()
+        self._stamp: FileStamp | None = None
+        with contextlib.suppress(OSError):  # inspect_model says precisely what is wrong
+            self._stamp = FileStamp.of(model_path)
         self.info: ModelInfo = inspect_model(model_path)
         trained = self.info.context_length
         if n_ctx is None:
@@ -140,23 +308,52 @@ class Engine:
         if threads < 1:
             raise EngineError(f"threads must be at least 1, got {threads}")
         self.n_threads = threads
+        # Threads not fixed by the writer follow the machine: one fewer while other
+        # programs keep a core busy (see core/cpu_load.py); n_gpu_layers aside, this
+        # is what keeps a busy laptop from turning a 15 ms token into 500 ms.
+        self._other_load = OtherLoad() if n_threads is None and threads > 1 else None
+        self.threads_in_use = threads
         self.n_gpu_layers = n_gpu_layers
+        if in_memory is None:
+            in_memory = self.info.file_size <= IN_MEMORY_MAX_BYTES
+        self.in_memory = in_memory
+        kv_bytes = kv_cache_bytes(self.info, n_ctx, kv_cache_type)
+        if n_gpu_layers == 0:  # on a GPU the cache lives in its memory, which is not known
+            weights = self.info.file_size if in_memory else 0
+            _check_memory(self.info, n_ctx, kv_bytes, weights)
+        failures: list[str] = []
+
+        def on_log(line: str) -> None:
+            if "fail" in line.lower() or "error" in line.lower():
+                failures.append(line.strip())
+
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(model_path),
-                n_ctx=n_ctx,
-                n_batch=min(n_batch, n_ctx),
-                n_ubatch=min(n_batch, n_ctx),
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=n_gpu_layers,
-                logits_all=logits_all,
-                type_k=KV_CACHE_TYPES[kv_cache_type],
-                type_v=KV_CACHE_TYPES[kv_cache_type],
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise EngineError(f"{model_path}: llama.cpp could not load the model: {exc}") from None
+            with watch_log(on_log):
+                self._llm = llama_cpp.Llama(
+                    model_path=str(model_path),
+                    n_ctx=n_ctx,
+                    n_batch=min(n_batch, n_ctx),
+                    n_ubatch=min(n_batch, n_ctx),
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_gpu_layers=n_gpu_layers,
+                    logits_all=logits_all,
+                    type_k=KV_CACHE_TYPES[kv_cache_type],
+                    type_v=KV_CACHE_TYPES[kv_cache_type],
+                    use_mmap=not in_memory,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError, OSError, MemoryError) as exc:
+            cause = failures[-1] if failures else str(exc)
+            if "llama_context" in str(exc):  # the model loaded; its context did not
+                raise EngineError(
+                    f"{Path(model_path).name}: llama.cpp could not create a context of "
+                    f"{n_ctx:,} tokens, whose KV cache needs about {_gib(kv_bytes)} "
+                    f"({cause}). Choose a smaller context size in the settings panel."
+                ) from None
+            raise EngineError(
+                f"{model_path}: llama.cpp could not load the model: {cause}"
+            ) from None
         # llama.cpp pads its context to a multiple of 256; GPT-2's learned positions end
         # at the training context, so the usable window is what was asked for, not more.
         self.n_ctx: int = n_ctx
@@ -179,6 +376,26 @@ class Engine:
     @property
     def model_path(self) -> Path:
         return Path(self.info.path)
+
+    def file_change(self) -> tuple[str, bool] | None:
+        """How the model file changed since it was loaded: (what, deleted), or None."""
+        if self._stamp is None:
+            return "could not be identified when it was loaded", False
+        return file_change(self.info.path, self._stamp)
+
+    def check_file(self) -> None:
+        """Raise :class:`ModelFileChangedError` if the model file is not the one loaded.
+
+        One ``os.stat``: called before every evaluating call, so that a memory-mapped
+        model never reads a file that was truncated or rewritten under it.
+        """
+        change = self.file_change()
+        if change is not None:
+            what, deleted = change
+            raise ModelFileChangedError(
+                f"the model file {self.model_path.name} {what} while it was in use",
+                deleted=deleted,
+            )
 
     @property
     def eos_token(self) -> int:
@@ -269,6 +486,7 @@ class Engine:
         if not self._logits_all:
             raise EngineError("create the engine with logits_all=True to read all logits")
         with self._exclusive(None):
+            self.check_file()
             self._llm.n_tokens = 0
             self._evaluate(tokens)
             return np.array(self._llm.scores[: len(tokens)], dtype=np.float32, copy=True)
@@ -288,6 +506,7 @@ class Engine:
         elif not tokens:
             tokens = [self._eos]
         with self._exclusive(None):
+            self.check_file()
             tokens = self._tail(tokens, self.n_ctx)
             try:
                 self._evaluate(tokens)
@@ -366,6 +585,7 @@ class Engine:
         if branch < 0:
             raise EngineError(f"branch must be 0 or more, got {branch}")
         with self._exclusive(cancel):
+            self.check_file()
             return self._complete(list(tokens), settings or SamplingSettings(), on_text, branch)
 
     def _complete(
@@ -376,6 +596,7 @@ class Engine:
         branch: int = 0,
     ) -> Completion:
         started = time.perf_counter()
+        self._fit_threads()
         max_new = min(settings.max_tokens, self.n_ctx - 1)
         keep = self.n_ctx - min(max_new, self.n_ctx // 2)
         truncated = len(tokens) > keep
@@ -448,6 +669,15 @@ class Engine:
             prompt_truncated=truncated,
         )
 
+    def _fit_threads(self) -> None:
+        if self._other_load is None:
+            return
+        busy = self._other_load.others_busy()
+        want = self.n_threads - 1 if busy else self.n_threads
+        if want != self.threads_in_use:
+            llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, want, want)
+            self.threads_in_use = want
+
     def _tail(self, tokens: list[int], keep: int) -> list[int]:
         """The last ``keep`` tokens, still led by the BOS where the model needs one."""
         if self._add_bos and tokens and tokens[0] == self._bos:
@@ -478,7 +708,7 @@ class Engine:
         except RuntimeError as exc:
             if self._cancel is not None and self._cancel.is_set():
                 raise _Cancelled from None
-            raise EngineError(f"llama.cpp failed to evaluate tokens: {exc}") from None
+            raise EngineFault(f"llama.cpp failed to evaluate tokens: {exc}") from None
         finally:
             if abortable:
                 llama_cpp.llama_set_abort_callback(ctx, self._no_abort_cb, None)
@@ -486,6 +716,21 @@ class Engine:
 
 class _Cancelled(Exception):
     pass
+
+
+def _check_memory(info: ModelInfo, n_ctx: int, kv_bytes: int, weights: int) -> None:
+    """Refuse a context that cannot fit in the memory the system has free."""
+    free = available_memory()
+    if free is None or kv_bytes + weights <= free:
+        return
+    parts = f"its KV cache needs about {_gib(kv_bytes)}"
+    if weights:
+        parts += f" and the weights {_gib(weights)}"
+    raise EngineError(
+        f"{Path(info.path).name}: not enough memory for a context of {n_ctx:,} tokens: "
+        f"{parts}, but only {_gib(free)} is free. Choose a smaller context size in the "
+        "settings panel (or close other programs)."
+    )
 
 
 def default_threads() -> int:

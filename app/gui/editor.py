@@ -60,6 +60,7 @@ class GhostTextEdit(QPlainTextEdit):
         self._draft = ""
         self._ghost_block: QTextBlock | None = None
         self._ghost_unpainted = False
+        self._moved_by_edit = False  # the cursor move that comes with an edit is not a move
         self._quiet = 0  # >0 while the editor itself changes text or layout
         self._revision = self.document().revision()
         self.setTabChangesFocus(False)
@@ -166,6 +167,7 @@ class GhostTextEdit(QPlainTextEdit):
     # ----------------------------------------------------------------- keys
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        self._moved_by_edit = False
         key, mods = event.key(), event.modifiers()
         alt = mods & Qt.KeyboardModifier.AltModifier
         ctrl = mods & Qt.KeyboardModifier.ControlModifier
@@ -254,12 +256,18 @@ class GhostTextEdit(QPlainTextEdit):
                 self._quiet -= 1
             self._ghost = ""
         if removed or added:
+            self._moved_by_edit = True
             self._controller.text_edited()
 
     def _on_cursor_moved(self) -> None:
         if self._quiet or self.document().revision() != self._revision:
             return  # an edit: the contents handler deals with it
-        if self._ghost:
+        if self._moved_by_edit:
+            self._moved_by_edit = False
+            return
+        # A request may be in flight with no ghost yet: its answer belongs where it was
+        # asked, so a move drops it too.
+        if self._ghost or not self._controller.idle:
             self._controller.cursor_moved()
         self.discard_draft()  # a draft belongs where it was written
 

@@ -23,6 +23,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.core.engine import StopReason
+from app.core.latency import LatencyTracker
 from app.core.postprocess import SuggestionMode, shape_suggestion, suggestion_complete
 from app.core.sampling import SamplingSettings
 from app.core.settings import RuntimeSettings, SuggestionSettings
@@ -106,7 +107,7 @@ class SuggestionController(QObject):
         self.sampling = sampling or SamplingSettings()
         self._source: DocumentSource | None = None
         self._rhythm = TypingRhythm(self.settings.debounce_ms)
-        self._latency_ms: float | None = None  # recent request -> ghost shown (smoothed)
+        self._latency = LatencyTracker()  # recent request -> ghost shown
         self._cache = SuggestionCache()
         self.paused = False  # a draft owns the engine: no suggestion requests meanwhile
         self._pending: _Pending | None = None
@@ -210,7 +211,7 @@ class SuggestionController(QObject):
     def _edit_settled(self) -> None:
         if not self._auto_allowed() or self._serve_from_cache():
             return
-        self._debounce.start(self._rhythm.delay_ms(self._latency_ms))
+        self._debounce.start(self._rhythm.delay_ms(self._latency.estimate()))
 
     def cursor_moved(self) -> None:
         """The cursor moved without an edit: the ghost no longer belongs there."""
@@ -335,7 +336,7 @@ class SuggestionController(QObject):
         if p is not None and p.first_shown is None:
             # Overtaken before it showed anything: the model takes at least this long.
             waited = (time.perf_counter() - p.created) * 1000.0
-            self._latency_ms = max(self._latency_ms or 0.0, waited)
+            self._latency.overtaken(waited)
         if self._pending is not None or self._alt_request:
             self._worker.new_request_id()  # supersedes what is in flight
             self._pending = None
@@ -366,11 +367,30 @@ class SuggestionController(QObject):
                 return
             shaped = shaped[len(p.consumed) :]
         if shaped and shaped != self._ghost:
+            if not self._cursor_unmoved(p):  # recovery: never paint a ghost out of place
+                self._cancel_all()
+                self._set_ghost("")
+                return
             new = self._shown_request != p.id
             self._shown_request = p.id
             if p.first_shown is None:
                 p.first_shown = time.perf_counter()
             self._show(shaped, new=new)
+
+    def _cursor_unmoved(self, p: _Pending) -> bool:
+        """Is the cursor still where ``p`` was asked (after what was typed through)?
+
+        The editor reports every edit and every cursor move, but a move it missed (one
+        made while no ghost was shown, or programmatically) must not put a ghost computed
+        for one place at another. The cursor's line is compared: a short copy per piece.
+        """
+        if self._source is None:
+            return False
+        before, after = self._source.line_around_cursor()
+        text = p.prefix + p.consumed
+        line = text.rsplit("\n", 1)[-1]
+        same = before == line if "\n" in text else before.endswith(line)
+        return same and after == p.line_suffix
 
     @Slot(object)
     def _on_finished(self, done: RequestDone) -> None:
@@ -427,9 +447,13 @@ class SuggestionController(QObject):
         if (self._pending is not None and request_id == self._pending.id) or (
             request_id == self._alt_request
         ):
+            shown_from_it = self._pending is not None and self._shown_request == request_id
             self._pending = None
             self._alt_request = 0
+            self._alternatives = []
             self.busyChanged.emit(False)
+            if shown_from_it:  # a partial answer of a failed request is not a suggestion
+                self._set_ghost("")
             self.errorChanged.emit(f"Suggestion failed: {message}")
 
     @Slot(object)
@@ -450,8 +474,7 @@ class SuggestionController(QObject):
         self.errorChanged.emit(f"Suggestions are off: {message}")
 
     def _learn_latency(self, shown_ms: float) -> None:
-        old = self._latency_ms
-        self._latency_ms = shown_ms if old is None else 0.7 * old + 0.3 * shown_ms
+        self._latency.shown(shown_ms)
 
     def _disabled_reason(self) -> str:
         return "No model is loaded: open a GGUF model to get suggestions."

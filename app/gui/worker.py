@@ -7,10 +7,18 @@ the request id, so the GUI can drop anything stale.
 Cancellation cannot wait for the queue: while a request runs, the worker's event loop is
 busy inside llama.cpp. So :meth:`EngineWorker.supersede` is a plain thread-safe method the
 GUI thread calls directly; it stops the running call through the engine's cancel flag.
+
+Faults never end the thread and never touch the document. A request the engine refuses
+(:class:`EngineError`) fails alone. When the engine itself can no longer be trusted (llama.cpp
+failed mid-evaluation, or any unexpected exception) the worker closes it and reports
+``model_failed``: suggestions are off until a model is loaded again. When the model file
+changed on disk, the worker loads the file now at that path (the request then runs on it),
+or, if it was deleted or no longer loads, reports ``model_failed`` with the reason.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import weakref
@@ -21,9 +29,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.core.context import PromptContext, build_prompt
-from app.core.engine import Completion, Engine, EngineError, StopReason
-from app.core.gguf_info import ModelFileError, ModelInfo
+from app.core.engine import (
+    Completion,
+    Engine,
+    EngineError,
+    EngineFault,
+    ModelFileChangedError,
+    StopReason,
+)
+from app.core.gguf_info import ModelFileError, ModelInfo, inspect_model
 from app.core.llama_runtime import BuildInfo, build_info
+from app.core.model_probe import ProbeError, ensure_loadable
 from app.core.sampler_view import sampler_view
 from app.core.sampling import SamplingSettings
 
@@ -32,6 +48,12 @@ if TYPE_CHECKING:
 
 #: Every thread started here, so tests (and shutdown) can check none is left running.
 LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+log = logging.getLogger(__name__)
+
+#: How a writer turns suggestions back on after a fault (ends every "suggestions are
+#: off" message the worker sends).
+RELOAD_HINT = "Load a model again (File › Models… or Open Model File…) to turn them back on."
 
 
 @dataclass(frozen=True)
@@ -117,6 +139,7 @@ class EngineWorker(QObject):
         self._events: dict[int, threading.Event] = {}
         self._stopped: set[int] = set()  # stopped before the worker reached them
         self._latest_inspect = 0  # inspections have their own ids: they cancel nothing
+        self._loaded: LoadRequest | None = None  # what the engine was loaded from
 
     # -------------------------------------------------------------- any thread
 
@@ -148,29 +171,41 @@ class EngineWorker(QObject):
         self.model_loading.emit(request.path)
         started = time.perf_counter()
         self._close_engine()
-        engine: Engine | RemoteEngine
+        engine = self._open(request)
+        if isinstance(engine, str):
+            self.model_failed.emit(engine)
+            return
+        self._install(engine, request, started)
+
+    def _open(self, request: LoadRequest) -> Engine | RemoteEngine | str:
+        """The engine ``request`` asks for, or why it cannot be had."""
         try:
             if request.remote:
                 from app.core.remote_engine import RemoteEngine
 
-                engine = RemoteEngine(
+                return RemoteEngine(
                     request.path, api_key=request.api_key, n_ctx=request.n_ctx or 2048
                 )
-            else:
-                engine = Engine(
-                    request.path,
-                    n_ctx=request.n_ctx,
-                    n_threads=request.n_threads,
-                    n_gpu_layers=request.n_gpu_layers,
-                )
-        except (ModelFileError, EngineError, OSError) as exc:
-            self.model_failed.emit(str(exc))
-            return
+            inspect_model(request.path)  # a clear message for a broken file, no process
+            ensure_loadable(request.path)  # llama.cpp meets a new file in a child first
+            return Engine(
+                request.path,
+                n_ctx=request.n_ctx,
+                n_threads=request.n_threads,
+                n_gpu_layers=request.n_gpu_layers,
+            )
+        except (ModelFileError, EngineError, ProbeError, OSError) as exc:
+            return str(exc)
+        except MemoryError:
+            return f"{request.path}: not enough memory to load the model"
         except Exception as exc:  # never let a loader bug kill the thread silently
-            self.model_failed.emit(f"{request.path}: unexpected error while loading: {exc}")
-            return
+            log.exception("loading %s failed", request.path)
+            return f"{request.path}: unexpected error while loading: {exc!r}"
+
+    def _install(self, engine: Engine | RemoteEngine, request: LoadRequest, started: float) -> None:
         with self._lock:
             self._engine = engine
+            self._loaded = request
         if isinstance(engine, Engine):
             info: ModelInfo | None = engine.info
             name = engine.info.name
@@ -207,25 +242,82 @@ class EngineWorker(QObject):
             return  # a newer request exists
         picked_up_ms = (time.perf_counter() - request.created) * 1000.0
         try:
-            context = _prompt(engine, request)
-            if request.n_alternatives > 1:
-                self._alternatives(engine, request, context.prefix, cancel)
-                return
-            result = engine.complete(
-                context.prefix,
-                request.sampling,
-                on_text=lambda piece: self.token.emit(request.id, piece),
-                cancel=cancel,
-            )
-            self.finished.emit(RequestDone(request.id, result, picked_up_ms))
-        except (EngineError, ValueError) as exc:
-            self.failed.emit(request.id, str(exc))
-        except Exception as exc:  # a bug must reach the user, not end the thread
-            self.failed.emit(request.id, f"unexpected error: {exc!r}")
+            self._run(engine, request, cancel, picked_up_ms)
         finally:
             with self._lock:
                 self._events.pop(request.id, None)
                 self._stopped.discard(request.id)
+
+    def _run(
+        self,
+        engine: Engine | RemoteEngine,
+        request: CompletionRequest,
+        cancel: threading.Event,
+        picked_up_ms: float,
+        *,
+        may_reload: bool = True,
+    ) -> None:
+        """Serve ``request``; every failure ends as a signal, never as an exception."""
+        try:
+            self._serve(engine, request, cancel, picked_up_ms)
+        except ModelFileChangedError as exc:
+            replacement = self._reload_changed(exc) if may_reload else f"{exc}"
+            if isinstance(replacement, str):
+                self._lose_engine(request.id, f"{replacement}. {RELOAD_HINT}")
+            else:
+                self._run(replacement, request, cancel, picked_up_ms, may_reload=False)
+        except EngineFault as exc:
+            self._lose_engine(request.id, f"{exc}. {RELOAD_HINT}")
+        except (EngineError, ValueError) as exc:
+            self.failed.emit(request.id, str(exc))
+        except Exception as exc:  # a bug: the engine's state is unknown, so stop using it
+            log.exception("request %d failed", request.id)
+            self._lose_engine(
+                request.id,
+                f"the suggestion engine failed unexpectedly ({type(exc).__name__}: {exc}). "
+                + RELOAD_HINT,
+            )
+
+    def _serve(
+        self,
+        engine: Engine | RemoteEngine,
+        request: CompletionRequest,
+        cancel: threading.Event,
+        picked_up_ms: float,
+    ) -> None:
+        context = _prompt(engine, request)
+        if request.n_alternatives > 1:
+            self._alternatives(engine, request, context.prefix, cancel)
+            return
+        result = engine.complete(
+            context.prefix,
+            request.sampling,
+            on_text=lambda piece: self.token.emit(request.id, piece),
+            cancel=cancel,
+        )
+        self.finished.emit(RequestDone(request.id, result, picked_up_ms))
+
+    def _reload_changed(self, exc: ModelFileChangedError) -> Engine | RemoteEngine | str:
+        """The model file changed on disk: the engine loaded from what is at its path now,
+        or why there is none (the file is gone, or what replaced it does not load)."""
+        request = self._loaded
+        self._close_engine()
+        if exc.deleted or request is None:
+            return str(exc)
+        self.model_loading.emit(request.path)
+        started = time.perf_counter()
+        engine = self._open(request)
+        if isinstance(engine, str):
+            return f"{exc}, and it could not be loaded again: {engine}"
+        self._install(engine, request, started)
+        return engine
+
+    def _lose_engine(self, request_id: int | None, message: str) -> None:
+        """The engine cannot be used any more: close it; suggestions are off."""
+        self._close_engine()
+        if request_id is not None:
+            self.failed.emit(request_id, message)
+        self.model_failed.emit(message)
 
     @Slot(object)
     def inspect(self, request: InspectRequest) -> None:
@@ -243,6 +335,16 @@ class EngineWorker(QObject):
             view = sampler_view(
                 logits, request.sampling, history, _token_text(engine), top_n=request.top_n
             )
+        except ModelFileChangedError as exc:  # as for a completion, but show nothing now
+            replacement = self._reload_changed(exc)
+            if isinstance(replacement, str):
+                self._lose_engine(None, f"{replacement}. {RELOAD_HINT}")
+            self.inspected.emit(request.id, None)
+            return
+        except EngineFault as exc:
+            self._lose_engine(None, f"{exc}. {RELOAD_HINT}")
+            self.inspected.emit(request.id, None)
+            return
         except Exception:  # the chart shows it has no view; typing is unaffected
             self.inspected.emit(request.id, None)
             return
@@ -275,8 +377,12 @@ class EngineWorker(QObject):
     def _close_engine(self) -> None:
         with self._lock:
             engine, self._engine = self._engine, None
+            self._loaded = None
         if engine is not None:
-            engine.close()
+            try:
+                engine.close()
+            except Exception:  # a broken engine must not keep the next one from loading
+                log.exception("closing the engine failed")
 
 
 def _prompt(
