@@ -474,3 +474,31 @@ def test_line_suffix_matches_splitlines(text: str, data: st.DataObject) -> None:
     first = re.split(r"[\r\n\u2028\u2029]", rest)[0]
     assert line_suffix_length(text, cursor) == len(first)
     assert build_prompt(text, cursor, len, suffix_chars=len(rest)).line_suffix == first
+
+
+def test_extend_prompt_keeps_the_start_while_it_fits_and_slides_with_room() -> None:
+    from app.core.context import SLIDE_KEEP, build_prompt, extend_prompt
+
+    calls: list[str] = []
+
+    def count(text: str) -> int:
+        calls.append(text)
+        return len(text.split())  # a word-level stand-in tokenizer (monotone)
+
+    words = " ".join(f"word{i}." if i % 7 == 6 else f"word{i}" for i in range(400))
+    first = len(words) - 600
+    previous = extend_prompt(None, words, first, count, budget_tokens=50)
+    assert previous == build_prompt(words, first, count, budget_tokens=50)  # no history
+    reused = slides = 0
+    for cursor in range(first + 1, len(words)):
+        calls.clear()
+        got = extend_prompt(previous, words, cursor, count, budget_tokens=50)
+        assert got.prefix == words[got.prefix_start : cursor] and got.prefix_tokens <= 50
+        if got.prefix.startswith(previous.prefix):
+            reused += 1
+            assert len(calls) == 1  # one count, no search
+        else:
+            slides += 1  # outgrew the budget: a new start, with room to grow
+            assert got.prefix_tokens <= int(50 * SLIDE_KEEP)
+        previous = got
+    assert reused > 20 * slides  # the start moves about once per 12 words typed, not per key

@@ -30,6 +30,7 @@ __all__ = [
     "TokenCounter",
     "build_prompt",
     "cursor_inside_word",
+    "extend_prompt",
     "line_suffix_length",
 ]
 
@@ -107,6 +108,55 @@ def build_prompt(
         cursor=cursor,
         truncated=start > 0,
         prefix_tokens=fits.tokens(start),
+    )
+
+
+#: How much of the previous prompt's start identifies it in the new text.
+ANCHOR_CHARS = 64
+#: When the prompt outgrows its budget, the new start keeps this share of the budget, so
+#: it then lasts for a paragraph of typing instead of a word (each move of the start
+#: means evaluating the whole prompt again).
+SLIDE_KEEP = 0.75
+
+
+def extend_prompt(
+    previous: PromptContext | None,
+    text: str,
+    cursor: int,
+    count_tokens: TokenCounter,
+    *,
+    budget_tokens: int = 512,
+    suffix_chars: int = 256,
+) -> PromptContext:
+    """:func:`build_prompt`, reusing the previous prompt's start while it still fits.
+
+    As the writer types on, the longest clean tail that fits can only start where it
+    started before or later; while the old start still fits, it is the answer, found
+    with one count instead of a search (about 8 ms of tokenizing on a long document).
+    An unchanged start also lets the engine reuse its whole cached prompt. Anything
+    else (text deleted, the start no longer found or no longer fitting) searches anew,
+    with room to grow (``SLIDE_KEEP``).
+    """
+    _check_cursor(text, cursor)
+    if previous is not None and previous.prefix:
+        before = text[:cursor]
+        start = before.rfind(previous.prefix[:ANCHOR_CHARS])
+        if start >= 0 and len(before) - start >= len(previous.prefix):
+            prefix = before[start:]
+            n = count_tokens(prefix)
+            if n <= budget_tokens:
+                return PromptContext(
+                    prefix=prefix,
+                    suffix=_cap_suffix(text, cursor, suffix_chars),
+                    prefix_start=start,
+                    cursor=cursor,
+                    truncated=start > 0,
+                    prefix_tokens=n,
+                )
+    if previous is not None:
+        budget_tokens = max(1, int(budget_tokens * SLIDE_KEEP))
+    return build_prompt(
+        text, cursor, count_tokens, budget_tokens=budget_tokens, suffix_chars=suffix_chars
     )
 
 

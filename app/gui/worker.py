@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.context import PromptContext, build_prompt
+from app.core.context import PromptContext, build_prompt, extend_prompt
 from app.core.engine import (
     Completion,
     Engine,
@@ -132,6 +132,7 @@ class EngineWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._engine: Engine | RemoteEngine | None = None
+        self._last_prompt: PromptContext | None = None  # where the last prompt started
         self._lock = threading.Lock()
         self._latest = 0  # newest request id the GUI has issued
         # One cancel event per request, armed before its work starts, so a stop that
@@ -205,6 +206,7 @@ class EngineWorker(QObject):
     def _install(self, engine: Engine | RemoteEngine, request: LoadRequest, started: float) -> None:
         with self._lock:
             self._engine = engine
+            self._last_prompt = None
             self._loaded = request
         if isinstance(engine, Engine):
             info: ModelInfo | None = engine.info
@@ -285,7 +287,14 @@ class EngineWorker(QObject):
         cancel: threading.Event,
         picked_up_ms: float,
     ) -> None:
-        context = _prompt(engine, request)
+        context = extend_prompt(
+            self._last_prompt,
+            request.text,
+            request.cursor,
+            engine.count_tokens,
+            budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
+        )
+        self._last_prompt = context
         if request.n_alternatives > 1:
             self._alternatives(engine, request, context.prefix, cancel)
             return
