@@ -51,7 +51,7 @@ import numpy as np
 from app.core.cpu_load import OtherLoad
 from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.llama_runtime import install_log_routing, watch_log
-from app.core.postprocess import complete_utf8, find_stop, partial_stop_length
+from app.core.postprocess import StopFilter, complete_utf8
 from app.core.sampling import SamplingSettings
 
 MIN_CONTEXT = 16
@@ -634,7 +634,7 @@ class Engine:
                     break
                 generated.append(token)
                 history.append(token)
-                if out.feed(self._llm.detokenize([token])):
+                if out.feed_bytes(self._llm.detokenize([token])):
                     reason = StopReason.STOP
                     break
                 if len(generated) == max_new:
@@ -801,44 +801,18 @@ class _SamplerChain:
             self.chain = None
 
 
-class _TextStream:
-    """Turns token bytes into text pieces: whole UTF-8 characters, stop strings cut."""
+class _TextStream(StopFilter):
+    """Token bytes to text pieces: whole UTF-8 characters only, then the stop filter.
+
+    The start of a character split across tokens waits for its end; at the end of
+    generation an incomplete tail is dropped, never shown.
+    """
 
     def __init__(self, stops: Sequence[str], sink: TextCallback | None) -> None:
-        self._pending = b""  # the start of a UTF-8 character split across tokens
-        self._stops = tuple(stops)
-        self._sink = sink
-        self._text = ""  # decoded so far (after stop handling)
-        self._sent = 0  # characters of _text already handed to the sink
+        super().__init__(stops, sink)
+        self._pending = b""
 
-    @property
-    def text(self) -> str:
-        return self._text
-
-    def feed(self, data: bytes) -> bool:
-        """Add one token's bytes; returns True when a stop string ended the text."""
+    def feed_bytes(self, data: bytes) -> bool:
+        """Add one token's bytes; True when a stop string ended the text."""
         text, self._pending = complete_utf8(self._pending + data)
-        self._text += text
-        if self._stops:
-            # Held-back text never contains a finished stop, so searching all is exact.
-            at = find_stop(self._text, self._stops)
-            if at is not None:
-                self._text = self._text[:at]
-                self._emit(len(self._text))
-                return True
-        self._emit(len(self._text) - partial_stop_length(self._text, self._stops))
-        return False
-
-    def finish(self, *, flush_held: bool) -> None:
-        """End of generation: an incomplete UTF-8 tail is dropped, never shown."""
-        if flush_held:
-            self._emit(len(self._text))
-        else:
-            self._text = self._text[: self._sent]
-
-    def _emit(self, upto: int) -> None:
-        if upto > self._sent:
-            piece = self._text[self._sent : upto]
-            self._sent = upto
-            if self._sink is not None:
-                self._sink(piece)
+        return self.feed(text)

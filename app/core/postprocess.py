@@ -24,7 +24,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 
 __all__ = [
@@ -414,3 +414,45 @@ def _drop_suffix_echo(out: str, suffix: str) -> str:
         if clean_start and clean_end:
             return out[:p]
     return out
+
+
+class StopFilter:
+    """Streamed text pieces to a sink: stop strings cut, undecided stop starts held.
+
+    Shared by the in-process engine (after UTF-8 decoding) and the remote backend, so
+    both hand out exactly the same pieces for the same text.
+    """
+
+    def __init__(self, stops: Sequence[str], sink: Callable[[str], None] | None) -> None:
+        self._stops = tuple(stops)
+        self._sink = sink
+        self.text = ""
+        self.stopped = False  # a stop string ended the text
+        self._sent = 0
+
+    def feed(self, piece: str) -> bool:
+        """Add one piece; returns True when a stop string ended the text."""
+        self.text += piece
+        if self._stops:
+            # Sent text never ends a stop start (it was held), so search from there.
+            at = find_stop(self.text[self._sent :], self._stops)
+            if at is not None:
+                self.text = self.text[: self._sent + at]
+                self._emit(len(self.text))
+                self.stopped = True
+                return True
+        self._emit(len(self.text) - partial_stop_length(self.text, self._stops))
+        return False
+
+    def finish(self, *, flush_held: bool) -> None:
+        if flush_held:
+            self._emit(len(self.text))
+        else:
+            self.text = self.text[: self._sent]
+
+    def _emit(self, upto: int) -> None:
+        if upto > self._sent:
+            piece = self.text[self._sent : upto]
+            self._sent = upto
+            if self._sink is not None:
+                self._sink(piece)

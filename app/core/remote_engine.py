@@ -69,7 +69,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -85,7 +85,7 @@ from app.core.engine import (
     TextCallback,
     Timings,
 )
-from app.core.postprocess import find_stop, partial_stop_length
+from app.core.postprocess import StopFilter
 from app.core.sampling import SamplingSettings
 
 #: Sent instead of an empty prompt: GPT-2's document separator starts a new document,
@@ -188,47 +188,6 @@ def parse_base_url(url: str) -> _Url:
         prefix = prefix[: -len("/v1")]
     default_port = 443 if scheme == "https" else 80
     return _Url(scheme, host, port or default_port, prefix.rstrip("/"))
-
-
-class _TextFilter:
-    """Streamed text pieces to ``on_text``: stop strings cut, undecided stop starts held.
-
-    The text equivalent of the engine's byte stream (servers send whole characters).
-    """
-
-    def __init__(self, stops: Sequence[str], sink: TextCallback | None) -> None:
-        self._stops = tuple(stops)
-        self._sink = sink
-        self.text = ""
-        self.stopped = False  # a stop string ended the text
-        self._sent = 0
-
-    def feed(self, piece: str) -> bool:
-        """Add one piece; returns True when a stop string ended the text."""
-        self.text += piece
-        if self._stops:
-            # Sent text never ends a stop start (it was held), so search from there.
-            at = find_stop(self.text[self._sent :], self._stops)
-            if at is not None:
-                self.text = self.text[: self._sent + at]
-                self._emit(len(self.text))
-                self.stopped = True
-                return True
-        self._emit(len(self.text) - partial_stop_length(self.text, self._stops))
-        return False
-
-    def finish(self, *, flush_held: bool) -> None:
-        if flush_held:
-            self._emit(len(self.text))
-        else:
-            self.text = self.text[: self._sent]
-
-    def _emit(self, upto: int) -> None:
-        if upto > self._sent:
-            piece = self.text[self._sent : upto]
-            self._sent = upto
-            if self._sink is not None:
-                self._sink(piece)
 
 
 class _Meter:
@@ -491,7 +450,7 @@ class RemoteEngine:
     ) -> Completion:
         meter = _Meter()
         seed = settings.seed if settings.seed is not None else random.randrange(_SEED_SPACE)
-        out = _TextFilter(settings.stop, on_text)
+        out = StopFilter(settings.stop, on_text)
         text_prompt = prompt or EMPTY_PROMPT
         max_tokens = min(settings.max_tokens, self.n_ctx - 1)
         temperature = settings.temperature
@@ -569,7 +528,7 @@ class RemoteEngine:
     def _stream(
         self,
         body: Mapping[str, Any],
-        out: _TextFilter,
+        out: StopFilter,
         meter: _Meter,
         cancel: threading.Event,
         has_stops: bool,
@@ -598,7 +557,7 @@ class RemoteEngine:
     def _read_events(
         self,
         resp: http.client.HTTPResponse,
-        out: _TextFilter,
+        out: StopFilter,
         meter: _Meter,
         cancel: threading.Event,
         has_stops: bool,
@@ -645,7 +604,7 @@ class RemoteEngine:
             f"{meter.pieces} piece(s) without a finish reason (the server's log may say why)"
         )
 
-    def _event(self, event: Any, out: _TextFilter, meter: _Meter) -> str | None:
+    def _event(self, event: Any, out: StopFilter, meter: _Meter) -> str | None:
         """Handle one streamed event; returns its finish_reason (None while running)."""
         if not isinstance(event, Mapping):
             raise EngineError(f"the server at {self.base_url} sent an event that is not an object")
