@@ -1,0 +1,1 @@
+"""Desktop resources, installed as ``app.resources``: data only (icon, desktop files, themes)."""
