@@ -1,11 +1,14 @@
-"""Start the desktop app: settings, the Qt application and the main window."""
+"""Start the desktop app: the Qt application (identity, icon, translations), settings and
+the main window."""
 
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
+from importlib.resources import as_file, files
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTimer, QTranslator
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
@@ -13,6 +16,46 @@ from app.core.model_choice import startup_choice
 from app.core.paths import AppPaths
 from app.core.settings import load_settings
 from app.gui.main_window import MainWindow
+from app.gui.theme import app_icon
+
+#: The reverse-DNS id of the desktop file, the AppStream metainfo and the icon.
+APP_ID = "io.ghostpen.Ghostpen"
+
+
+def configure_application(app: QApplication) -> None:
+    """Who the app is to the desktop: names (the X11 WM_CLASS the desktop file's
+    StartupWMClass matches is the application name), Wayland app id, and icon."""
+    app.setApplicationName("Ghostpen")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("Ghostpen")
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
+
+
+def install_translators(
+    app: QCoreApplication, locale: QLocale | None = None, directory: Path | None = None
+) -> list[QTranslator]:
+    """Qt's own strings (dialog buttons, key names) and Ghostpen's in the writer's language.
+
+    Ghostpen's come from ``translations/ghostpen_<lang>.qm`` in the packaged resources (or
+    ``directory``); a language with no file stays in English. Installed before the first
+    window is built, since widgets take their texts when they are created.
+    """
+    locale = locale or QLocale.system()
+    installed: list[QTranslator] = []
+    qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    with ExitStack() as stack:
+        if directory is None:
+            directory = stack.enter_context(
+                as_file(files("app.resources").joinpath("translations"))
+            )
+        for name, folder in (("qtbase", qt_dir), ("ghostpen", str(directory))):
+            translator = QTranslator(app)
+            if translator.load(locale, name, "_", folder) and app.installTranslator(translator):
+                installed.append(translator)
+            else:
+                translator.deleteLater()
+    return installed
 
 
 def create_window(
@@ -38,7 +81,11 @@ def create_window(
         if Path(model).is_file():
             window.use_model(model)
         else:
-            window.show_banner(f"The model {model} does not exist.")
+            window.show_banner(
+                QCoreApplication.translate("App", "The model %1 does not exist.").replace(
+                    "%1", model
+                )
+            )
     elif runtime.backend == "remote" and runtime.remote_url:
         window.load_model(runtime.remote_url)
     elif choose_model:
@@ -62,18 +109,23 @@ def _choose_model(window: MainWindow, remembered: str | None, quiet: bool) -> No
     else:
         window.first_run()
     if choice.remembered_missing and not quiet:
-        window.show_banner(
-            f"The model {choice.remembered_missing} is gone; using {choice.reason} instead."
+        text = (
+            QCoreApplication.translate("App", "The model %1 is gone; using %2 instead.")
             if choice.path or choice.assemble
-            else f"The model {choice.remembered_missing} is gone: pick another in File ▸ Models…"
+            else QCoreApplication.translate(
+                "App", "The model %1 is gone: pick another in File ▸ Models…"
+            )
+        )
+        window.show_banner(
+            text.replace("%2", choice.reason).replace("%1", choice.remembered_missing)
         )
 
 
 def run_gui(model: str | None = None, document: str | None = None) -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Ghostpen")
-    app.setApplicationVersion(__version__)
-    app.setOrganizationName("Ghostpen")
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    configure_application(app)
+    install_translators(app)
     window = create_window(model, document)
     window.show()
     return int(app.exec())

@@ -1,42 +1,69 @@
-"""Light and dark palettes. The ghost colour derives from the palette, so it follows."""
+"""The app's look: light and dark palettes, and its icon. The ghost colour derives from the
+palette, so it follows.
+
+The colours live in ``resources/themes/<name>.json`` (installed as ``app.resources``) so a
+designer can change them without touching code: each key is a ``QPalette.ColorRole``
+name and its value a colour for every colour group; an optional ``"Disabled"`` object
+overrides roles for disabled widgets, which would otherwise look enabled. The icon is
+rendered from ``resources/ghostpen.svg`` by ``scripts/render_icons.py`` at every size a
+desktop asks for, so no size is a blurry scale of another.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+import json
+from functools import cache
+from importlib.resources import files
+
+from PySide6.QtGui import QColor, QIcon, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from app.core.settings import Theme
 
-_DARK = {
-    QPalette.ColorRole.Window: "#2b2b2b",
-    QPalette.ColorRole.WindowText: "#e6e6e6",
-    QPalette.ColorRole.Base: "#1e1e1e",
-    QPalette.ColorRole.AlternateBase: "#2b2b2b",
-    QPalette.ColorRole.Text: "#e6e6e6",
-    QPalette.ColorRole.Button: "#353535",
-    QPalette.ColorRole.ButtonText: "#e6e6e6",
-    QPalette.ColorRole.Highlight: "#3d6fb4",
-    QPalette.ColorRole.HighlightedText: "#ffffff",
-    QPalette.ColorRole.ToolTipBase: "#353535",
-    QPalette.ColorRole.ToolTipText: "#e6e6e6",
-    QPalette.ColorRole.PlaceholderText: "#8a8a8a",
-    QPalette.ColorRole.Link: "#6ea8fe",
-}
-_LIGHT = {
-    QPalette.ColorRole.Window: "#f3f3f3",
-    QPalette.ColorRole.WindowText: "#1a1a1a",
-    QPalette.ColorRole.Base: "#ffffff",
-    QPalette.ColorRole.AlternateBase: "#f7f7f7",
-    QPalette.ColorRole.Text: "#1a1a1a",
-    QPalette.ColorRole.Button: "#ececec",
-    QPalette.ColorRole.ButtonText: "#1a1a1a",
-    QPalette.ColorRole.Highlight: "#3d6fb4",
-    QPalette.ColorRole.HighlightedText: "#ffffff",
-    QPalette.ColorRole.ToolTipBase: "#ffffdc",
-    QPalette.ColorRole.ToolTipText: "#1a1a1a",
-    QPalette.ColorRole.PlaceholderText: "#8a8a8a",
-    QPalette.ColorRole.Link: "#1f5fbf",
-}
+THEME_FILES = {Theme.LIGHT: "light.json", Theme.DARK: "dark.json"}
+#: The rendered icon sizes: resources/icons/ghostpen-<size>.png.
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+_GROUPS = {"Disabled": QPalette.ColorGroup.Disabled}
+
+#: (group or None for all groups, role, colour)
+PaletteEntry = tuple[QPalette.ColorGroup | None, QPalette.ColorRole, QColor]
+
+
+class ThemeError(ValueError):
+    """A theme file that does not describe a palette (a packaging mistake, not the user's)."""
+
+
+def _entries(name: str, values: object, group: QPalette.ColorGroup | None) -> list[PaletteEntry]:
+    if not isinstance(values, dict):
+        raise ThemeError(f"theme {name}: expected an object of role names and colours")
+    entries: list[PaletteEntry] = []
+    for key, value in values.items():
+        if group is None and key in _GROUPS:
+            entries += _entries(name, value, _GROUPS[key])
+            continue
+        try:
+            role = QPalette.ColorRole[key]
+        except KeyError:
+            raise ThemeError(f"theme {name}: {key!r} is not a QPalette colour role") from None
+        colour = QColor(value) if isinstance(value, str) else QColor()
+        if not colour.isValid():
+            raise ThemeError(f"theme {name}: {value!r} ({key}) is not a colour")
+        entries.append((group, role, colour))
+    return entries
+
+
+@cache
+def load_theme(theme: Theme) -> tuple[PaletteEntry, ...]:
+    """The colours of a light or dark theme, read once from the packaged resources."""
+    name = THEME_FILES[theme]
+    text = files("app.resources").joinpath("themes", name).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ThemeError(f"theme {name}: {exc}") from None
+    # Roles for every group first, so a group's own colours are never overwritten.
+    return tuple(sorted(_entries(name, data, None), key=lambda e: e[0] is not None))
+
 
 _system_palette: QPalette | None = None
 
@@ -50,6 +77,20 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
         app.setPalette(_system_palette)
         return
     palette = QPalette(_system_palette)
-    for role, colour in (_DARK if theme is Theme.DARK else _LIGHT).items():
-        palette.setColor(role, QColor(colour))
+    for group, role, colour in load_theme(theme):
+        if group is None:
+            palette.setColor(role, colour)
+        else:
+            palette.setColor(group, role, colour)
     app.setPalette(palette)
+
+
+def app_icon() -> QIcon:
+    """Ghostpen's icon with every rendered size (needs a QGuiApplication)."""
+    icon = QIcon()
+    folder = files("app.resources").joinpath("icons")
+    for size in ICON_SIZES:
+        pixmap = QPixmap()
+        if pixmap.loadFromData(folder.joinpath(f"ghostpen-{size}.png").read_bytes(), "PNG"):
+            icon.addPixmap(pixmap)
+    return icon
