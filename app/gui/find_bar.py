@@ -23,31 +23,39 @@ class FindBar(QWidget):
         self.find_edit.setAccessibleName(self.tr("Find text"))
         self.replace_edit = QLineEdit(placeholderText=self.tr("Replace with"))
         self.replace_edit.setAccessibleName(self.tr("Replacement text"))
-        self.case = QCheckBox(self.tr("Match case"))
+        self.case = QCheckBox(self.tr("Match &case"))
         self.status = QLabel()
+        self.status.setAccessibleName(self.tr("Find result"))
+        # Mnemonics avoid the menu bar's letters (F, E, S, V, H): they act while the bar shows.
         buttons = [
-            (self.tr("Previous"), lambda: self.find_next(backward=True)),
-            (self.tr("Next"), lambda: self.find_next()),
-            (self.tr("Replace"), self.replace),
-            (self.tr("Replace all"), self.replace_all),
-            (self.tr("Close"), self.hide),
+            (self.tr("&Previous"), self.tr("Find previous"), lambda: self.find_next(backward=True)),
+            (self.tr("&Next"), self.tr("Find next"), lambda: self.find_next()),
+            (self.tr("&Replace"), self.tr("Replace this match"), self.replace),
+            (self.tr("Replace &all"), self.tr("Replace all matches"), self.replace_all),
+            (self.tr("Close"), self.tr("Close the find bar (Esc)"), self.close_bar),
         ]
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         layout.addWidget(self.find_edit, 2)
         layout.addWidget(self.replace_edit, 2)
         layout.addWidget(self.case)
-        for label, slot in buttons:
+        self.buttons: list[QPushButton] = []
+        for label, name, slot in buttons:
             button = QPushButton(label)
+            button.setAccessibleName(name)
             button.clicked.connect(slot)
             layout.addWidget(button)
+            self.buttons.append(button)
+        # The replace buttons only make sense with the replace field.
+        self._replace_widgets: list[QWidget] = [self.replace_edit, *self.buttons[2:4]]
         layout.addWidget(self.status, 1)
         self.find_edit.returnPressed.connect(self.find_next)
         self.replace_edit.returnPressed.connect(self.replace)
         self.hide()
 
     def open(self, *, replace: bool) -> None:
-        self.replace_edit.setVisible(replace)
+        for widget in self._replace_widgets:
+            widget.setVisible(replace)
         selected = self._editor.textCursor().selectedText()
         if selected and "\u2029" not in selected:
             self.find_edit.setText(selected)
@@ -108,9 +116,13 @@ class FindBar(QWidget):
         needle = self.find_edit.text()
         return text == needle if self.case.isChecked() else text.lower() == needle.lower()
 
+    def close_bar(self) -> None:
+        """Hide the bar and give the keyboard back to the text."""
+        self.hide()
+        self._editor.setFocus()
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
-            self.hide()
-            self._editor.setFocus()
+            self.close_bar()
             return
         super().keyPressEvent(event)

