@@ -46,6 +46,8 @@ def test_bench_smoke_runs_every_measurement(tiny_model: TestModel, tmp_path: Pat
         assert replay["paints"] >= 1 and replay["stale_paints"] == 0
         assert replay["event_loop_lag_ms"]["n"] > 100  # the 5 ms probe ran throughout
         assert replay["request_to_first_paint_ms"]["n"] >= 1
+        assert replay["prefills"] >= 1  # typing evaluated the text ahead of the requests
+        assert replay["tokens_evaluated_per_keystroke"]["n"] == 240
     tp = model["throughput"]["prompt_32"]
     assert tp["ghostpen"]["generation_tokens_per_s"] > 0
     assert tp["llama_cpp_python"]["generation_tokens_per_s"] > 0

@@ -19,6 +19,7 @@ from PySide6.QtTest import QTest
 
 from app.bench.footprint import rss_bytes
 from app.bench.stats import summary
+from app.core.engine import Prefill
 from app.gui.main_window import MainWindow
 from app.gui.worker import CompletionRequest, RequestDone
 
@@ -50,7 +51,10 @@ class ReplayResult:
     request_to_paint_ms: list[float] = field(default_factory=list)
     request_to_complete_ms: list[float] = field(default_factory=list)
     overhead_ratio: list[float] = field(default_factory=list)
+    overhead_ms: list[float] = field(default_factory=list)
     tokens_evaluated: list[float] = field(default_factory=list)
+    tokens_per_keystroke: list[float] = field(default_factory=list)
+    prefills: int = 0
     generated_tokens: list[float] = field(default_factory=list)
     loop_lag_ms: list[float] = field(default_factory=list)
     requests: int = 0
@@ -74,7 +78,10 @@ class ReplayResult:
             "request_to_first_paint_ms": summary(self.request_to_paint_ms),
             "request_to_complete_ms": summary(self.request_to_complete_ms),
             "overhead_ratio": summary(self.overhead_ratio),
+            "overhead_ms": summary(self.overhead_ms),
             "tokens_evaluated_per_request": summary(self.tokens_evaluated),
+            "tokens_evaluated_per_keystroke": summary(self.tokens_per_keystroke),
+            "prefills": self.prefills,
             "tokens_generated_per_request": summary(self.generated_tokens),
             "event_loop_lag_ms": summary(self.loop_lag_ms),
             "rss_after_bytes": self.rss_after,
@@ -92,6 +99,9 @@ class _Probe(QObject):
         self.paints = 0
         self.stale = 0
         self.cache = 0
+        # Tokens evaluated for each keystroke: by its prefill and by the request after it.
+        self.key_work: dict[float, int] = {}
+        self.prefills = 0
         self.lag: list[float] = []
         self._tick = time.perf_counter()
         self.timer = QTimer(self)
@@ -102,6 +112,7 @@ class _Probe(QObject):
         window.worker.commands.complete.connect(self._on_request)
         worker.token.connect(self._on_token)
         worker.finished.connect(self._on_finished)
+        worker.prefilled.connect(self._on_prefilled)
         window.controller.suggestionFinished.connect(self._on_complete)
         window.editor.ghostPainted.connect(self._on_paint)
 
@@ -140,6 +151,16 @@ class _Probe(QObject):
         r = self.requests.get(done.id)
         if r is not None:
             r.result = done
+            self._charge(r.keystroke, done.completion.timings.prompt_tokens_evaluated)
+
+    @Slot(int, object)
+    def _on_prefilled(self, _request_id: int, done: Prefill) -> None:
+        self.prefills += 1
+        self._charge(self.last_key, done.evaluated)
+
+    def _charge(self, keystroke: float | None, tokens: int) -> None:
+        if keystroke is not None:
+            self.key_work[keystroke] = self.key_work.get(keystroke, 0) + tokens
 
     @Slot(int)
     def _on_complete(self, request_id: int) -> None:
@@ -244,7 +265,11 @@ def _collect(
         result.generated_tokens.append(t.generated_tokens)
         if r.first_paint is not None and t.first_token_ms:
             engine_ms = t.first_token_ms + (r.pieces_at_paint - 1) * t.ms_per_token
-            result.overhead_ratio.append((r.first_paint - r.created) * 1000.0 / engine_ms)
+            paint_ms = (r.first_paint - r.created) * 1000.0
+            result.overhead_ratio.append(paint_ms / engine_ms)
+            result.overhead_ms.append(paint_ms - engine_ms)
+    result.tokens_per_keystroke = [float(probe.key_work.get(k, 0)) for k in key_times]
+    result.prefills = probe.prefills
     result.paints = probe.paints
     result.stale_paints = probe.stale
     result.cache_paints = probe.cache

@@ -139,7 +139,9 @@ _ROWS = (
     ("request -> first ghost painted (ms)", "request_to_first_paint_ms", "first_paint_p90_ms"),
     ("request -> complete suggestion (ms)", "request_to_complete_ms", "complete_p90_ms"),
     ("overhead ratio (paint / engine)", "overhead_ratio", "overhead_p50"),
-    ("tokens evaluated per request", "tokens_evaluated_per_request", "tokens_evaluated_p50"),
+    ("app overhead (paint - engine, ms)", "overhead_ms", None),
+    ("tokens evaluated per request", "tokens_evaluated_per_request", None),
+    ("tokens evaluated per keystroke", "tokens_evaluated_per_keystroke", "tokens_evaluated_p50"),
 )
 
 
@@ -147,7 +149,7 @@ def _replay_lines(r: dict[str, Any], t: dict[str, float]) -> list[str]:
     lines = [
         f"  typing replay at {r['interval_ms']} ms/key: {r['chars']} chars, {r['requests']} "
         f"requests, {r['paints']} ghost paints ({r['cache_paints']} from the cache), "
-        f"{r['type_through_chars']} chars typed through a ghost",
+        f"{r['type_through_chars']} chars typed through a ghost, {r['prefills']} prefills",
         f"    {'':38}{'p50':>8}{'p90':>8}{'max':>8}  target",
     ]
     for label, field, target in _ROWS:

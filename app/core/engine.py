@@ -264,6 +264,16 @@ class Completion:
     prompt_truncated: bool
 
 
+@dataclass(frozen=True)
+class Prefill:
+    """What :meth:`Engine.prefill` did: the prompt's tokens, how many it evaluated."""
+
+    prompt_tokens: int
+    evaluated: int
+    ms: float
+    cancelled: bool
+
+
 TextCallback = Callable[[str], None]
 
 
@@ -313,6 +323,9 @@ class Engine:
         # is what keeps a busy laptop from turning a 15 ms token into 500 ms.
         self._other_load = OtherLoad() if n_threads is None and threads > 1 else None
         self.threads_in_use = threads
+        # The KV position whose logits llama.cpp's output buffer holds (None: unknown):
+        # a prompt evaluated ahead (prefill) is then sampled without evaluating again.
+        self._logits_at: int | None = None
         self.n_gpu_layers = n_gpu_layers
         if in_memory is None:
             in_memory = self.info.file_size <= IN_MEMORY_MAX_BYTES
@@ -519,20 +532,26 @@ class Engine:
     def _evaluate(self, tokens: Sequence[int]) -> int:
         """Bring the KV cache to exactly ``tokens``, reusing the longest common prefix.
 
-        Returns how many tokens were evaluated. At least the last token is always
-        evaluated so that its logits are fresh for sampling. Raises
-        :class:`_Cancelled` if cancelled part-way (the cache keeps what was finished).
+        Returns how many tokens were evaluated. The last token's logits must be fresh for
+        sampling: it is evaluated again unless the last evaluation ended exactly there
+        (a prefill). Raises :class:`_Cancelled` if cancelled part-way (the cache keeps
+        what was finished).
         """
         if not tokens:
             raise EngineError("nothing to evaluate")
         if len(tokens) > self.n_ctx:
             raise EngineError(f"{len(tokens)} tokens do not fit the context of {self.n_ctx}")
         llm = self._llm
+        n = len(tokens)
         cached = llm.input_ids[: llm.n_tokens]
-        common = 0
-        limit = min(len(cached), len(tokens) - 1)
-        while common < limit and cached[common] == tokens[common]:
-            common += 1
+        m = min(len(cached), n)
+        wanted = np.asarray(tokens[:m], dtype=cached.dtype)
+        differ = np.flatnonzero(cached[:m] != wanted)
+        common = int(differ[0]) if differ.size else m
+        if common == n and self._logits_at == n:
+            llm.n_tokens = n
+            return 0
+        common = min(common, n - 1)
         llm.n_tokens = common
         todo = list(tokens[common:])
         step = llm.n_batch
@@ -563,12 +582,44 @@ class Engine:
         sampled one: alternatives that are guaranteed to differ, even where a small
         model's distribution is so peaked that sampling would repeat itself.
         """
+        tokens = self._prompt_tokens(prompt)
+        return self.complete_tokens(tokens, settings, on_text=on_text, cancel=cancel, branch=branch)
+
+    def _prompt_tokens(self, prompt: str) -> list[int]:
         tokens = self.tokenize(prompt)
         if self._add_bos:
-            tokens = [self._bos, *tokens]
-        elif not tokens:
-            tokens = [self._eos]  # GPT-2's document separator starts a new document
-        return self.complete_tokens(tokens, settings, on_text=on_text, cancel=cancel, branch=branch)
+            return [self._bos, *tokens]
+        return tokens or [self._eos]  # GPT-2's document separator starts a new document
+
+    def prefill(
+        self, prompt: str, max_tokens: int, *, cancel: threading.Event | None = None
+    ) -> Prefill:
+        """Evaluate ``prompt`` now, so a completion of it soon after starts by sampling.
+
+        While the writer types, each keystroke's token or two are evaluated in the pause
+        before the suggestion is asked for; the request then costs no evaluation at all.
+        ``max_tokens`` must be the completion's: it decides how a long prompt is cut.
+        A cancel stops between batches and keeps what was evaluated.
+        """
+        tokens = self._prompt_tokens(prompt)
+        started = time.perf_counter()
+        with self._exclusive(cancel):
+            self.check_file()
+            self._fit_threads()
+            tokens = self._window(tokens, max_tokens)
+            cancelled = False
+            evaluated = 0
+            try:
+                evaluated = self._evaluate(tokens)
+            except _Cancelled:
+                cancelled = True
+        return Prefill(len(tokens), evaluated, (time.perf_counter() - started) * 1000.0, cancelled)
+
+    def _window(self, tokens: list[int], max_tokens: int) -> list[int]:
+        """The prompt tokens a completion of ``max_tokens`` keeps: room left to generate."""
+        max_new = min(max_tokens, self.n_ctx - 1)
+        keep = self.n_ctx - min(max_new, self.n_ctx // 2)
+        return self._tail(tokens, keep) if len(tokens) > keep else tokens
 
     def complete_tokens(
         self,
@@ -598,10 +649,9 @@ class Engine:
         started = time.perf_counter()
         self._fit_threads()
         max_new = min(settings.max_tokens, self.n_ctx - 1)
-        keep = self.n_ctx - min(max_new, self.n_ctx // 2)
-        truncated = len(tokens) > keep
-        if truncated:
-            tokens = self._tail(tokens, keep)
+        window = self._window(tokens, settings.max_tokens)
+        truncated = len(window) < len(tokens)
+        tokens = window
         seed = settings.seed if settings.seed is not None else random.randrange(2**32 - 1)
 
         out = _TextStream(settings.stop, on_text)
@@ -703,8 +753,10 @@ class Engine:
         ctx = self._llm._ctx.ctx
         if abortable:
             llama_cpp.llama_set_abort_callback(ctx, self._abort_cb, None)
+        self._logits_at = None
         try:
             self._llm.eval(list(batch))
+            self._logits_at = self._llm.n_tokens
         except RuntimeError as exc:
             if self._cancel is not None and self._cancel.is_set():
                 raise _Cancelled from None

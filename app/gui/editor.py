@@ -295,7 +295,8 @@ class GhostTextEdit(QPlainTextEdit):
         super().paintEvent(event)
         if self._ghost_unpainted:
             self._ghost_unpainted = False
-            self.ghostPainted.emit(self._ghost)
+            if self._ghost:  # cleared before it reached the screen: nothing was shown
+                self.ghostPainted.emit(self._ghost)
 
     def _show_draft(self, text: str) -> None:
         if not text and not self._draft:

@@ -23,6 +23,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.core.engine import StopReason
+from app.core.heap import settle_heap
 from app.core.latency import LatencyTracker
 from app.core.postprocess import SuggestionMode, shape_suggestion, suggestion_complete
 from app.core.sampling import SamplingSettings
@@ -33,6 +34,7 @@ from app.gui.worker import (
     CompletionRequest,
     LoadedModel,
     LoadRequest,
+    PrefillRequest,
     RequestDone,
     WorkerThread,
 )
@@ -209,9 +211,33 @@ class SuggestionController(QObject):
 
     @Slot()
     def _edit_settled(self) -> None:
-        if not self._auto_allowed() or self._serve_from_cache():
+        ask = self._auto_allowed() and not self._serve_from_cache()
+        self._prefill()
+        if ask:
+            self._debounce.start(self._rhythm.delay_ms(self._latency.estimate()))
+
+    def _prefill(self) -> None:
+        """Evaluate the new text while the writer types, so a pause's request only samples.
+
+        The pause before a suggestion is asked for (and, typing fast, the whole burst)
+        would otherwise leave the model's cache behind the text: a fast typist's first
+        suggestion after a sentence cost half a second of prompt evaluation. A keystroke's
+        prefill is a token or two; the request that follows supersedes it if it is not done.
+        """
+        model = self._model
+        if self._source is None or model is None or model.remote:
             return
-        self._debounce.start(self._rhythm.delay_ms(self._latency.estimate()))
+        if self._pending is not None or self._alt_request:
+            return  # the engine is busy with an answer the writer may still see
+        window, at = self._window()
+        request = PrefillRequest(
+            id=self._worker.new_request_id(),
+            text=window,
+            cursor=at,
+            max_tokens=self.settings.max_tokens,
+            context_tokens=self.settings.context_tokens,
+        )
+        self._worker.commands.prefill.emit(request)
 
     def cursor_moved(self) -> None:
         """The cursor moved without an edit: the ghost no longer belongs there."""
@@ -458,6 +484,7 @@ class SuggestionController(QObject):
 
     @Slot(object)
     def _on_model_loaded(self, model: LoadedModel) -> None:
+        settle_heap()  # what exists now lives as long as the app: keep it out of the GC
         self._model = model
         self._cache.clear()
         self.errorChanged.emit("")

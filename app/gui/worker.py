@@ -35,6 +35,7 @@ from app.core.engine import (
     EngineError,
     EngineFault,
     ModelFileChangedError,
+    Prefill,
     StopReason,
 )
 from app.core.gguf_info import ModelFileError, ModelInfo, inspect_model
@@ -78,6 +79,22 @@ class CompletionRequest:
     sampling: SamplingSettings
     context_tokens: int = 384
     n_alternatives: int = 1  # more than one: sample that many different continuations
+    created: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(frozen=True)
+class PrefillRequest:
+    """Text around the cursor to evaluate ahead of the completion a pause will ask for.
+
+    No answer is sent: the next completion of the same text starts by sampling.
+    ``max_tokens`` is that completion's, since it decides where a long prompt is cut.
+    """
+
+    id: int
+    text: str
+    cursor: int
+    max_tokens: int
+    context_tokens: int = 384
     created: float = field(default_factory=time.perf_counter)
 
 
@@ -128,6 +145,7 @@ class EngineWorker(QObject):
     alternatives = Signal(int, object)  # request id, list[str] of raw continuations
     failed = Signal(int, str)  # request id, message
     inspected = Signal(int, object)  # inspect request id, SamplerView (None: unavailable)
+    prefilled = Signal(int, object)  # prefill request id, engine.Prefill (bench seam)
 
     def __init__(self) -> None:
         super().__init__()
@@ -229,56 +247,95 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def complete(self, request: CompletionRequest) -> None:
+        cancel = self._admit(request.id)
+        if cancel is None:
+            return
+        picked_up_ms = (time.perf_counter() - request.created) * 1000.0
+        self._work(request.id, cancel, lambda e: self._serve(e, request, cancel, picked_up_ms))
+
+    @Slot(object)
+    def prefill(self, request: PrefillRequest) -> None:
+        """Evaluate the text ahead of its completion; a newer request stops it."""
+        if self._engine is None or request.id < self._latest:
+            return  # nothing to warm, or the pause is already over
+        cancel = self._admit(request.id)
+        if cancel is not None:
+            self._work(request.id, cancel, lambda e: self._prefill(e, request, cancel))
+
+    def _admit(self, request_id: int) -> threading.Event | None:
+        """The cancel event of a request that should run (None: stale, or no engine)."""
         engine = self._engine
         cancel = threading.Event()
         with self._lock:
-            stale = request.id < self._latest
+            stale = request_id < self._latest
             if not stale and engine is not None:
-                if request.id in self._stopped:
+                if request_id in self._stopped:
                     cancel.set()
-                self._events[request.id] = cancel
+                self._events[request_id] = cancel
         if engine is None:
-            self.failed.emit(request.id, "no model is loaded")
-            return
-        if stale:
-            return  # a newer request exists
-        picked_up_ms = (time.perf_counter() - request.created) * 1000.0
+            self.failed.emit(request_id, "no model is loaded")
+            return None
+        return None if stale else cancel
+
+    def _work(
+        self,
+        request_id: int,
+        cancel: threading.Event,
+        serve: Callable[[Engine | RemoteEngine], None],
+    ) -> None:
+        engine = self._engine
         try:
-            self._run(engine, request, cancel, picked_up_ms)
+            if engine is not None:
+                self._run(engine, request_id, serve)
         finally:
             with self._lock:
-                self._events.pop(request.id, None)
-                self._stopped.discard(request.id)
+                self._events.pop(request_id, None)
+                self._stopped.discard(request_id)
 
     def _run(
         self,
         engine: Engine | RemoteEngine,
-        request: CompletionRequest,
-        cancel: threading.Event,
-        picked_up_ms: float,
+        request_id: int,
+        serve: Callable[[Engine | RemoteEngine], None],
         *,
         may_reload: bool = True,
     ) -> None:
-        """Serve ``request``; every failure ends as a signal, never as an exception."""
+        """Serve a request; every failure ends as a signal, never as an exception."""
         try:
-            self._serve(engine, request, cancel, picked_up_ms)
+            serve(engine)
         except ModelFileChangedError as exc:
             replacement = self._reload_changed(exc) if may_reload else f"{exc}"
             if isinstance(replacement, str):
-                self._lose_engine(request.id, f"{replacement}. {RELOAD_HINT}")
+                self._lose_engine(request_id, f"{replacement}. {RELOAD_HINT}")
             else:
-                self._run(replacement, request, cancel, picked_up_ms, may_reload=False)
+                self._run(replacement, request_id, serve, may_reload=False)
         except EngineFault as exc:
-            self._lose_engine(request.id, f"{exc}. {RELOAD_HINT}")
+            self._lose_engine(request_id, f"{exc}. {RELOAD_HINT}")
         except (EngineError, ValueError) as exc:
-            self.failed.emit(request.id, str(exc))
+            self.failed.emit(request_id, str(exc))
         except Exception as exc:  # a bug: the engine's state is unknown, so stop using it
-            log.exception("request %d failed", request.id)
+            log.exception("request %d failed", request_id)
             self._lose_engine(
-                request.id,
+                request_id,
                 f"the suggestion engine failed unexpectedly ({type(exc).__name__}: {exc}). "
                 + RELOAD_HINT,
             )
+
+    def _prefill(
+        self, engine: Engine | RemoteEngine, request: PrefillRequest, cancel: threading.Event
+    ) -> None:
+        if not isinstance(engine, Engine):
+            return  # a server keeps its own prompt cache
+        context = extend_prompt(
+            self._last_prompt,
+            request.text,
+            request.cursor,
+            engine.count_tokens,
+            budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
+        )
+        self._last_prompt = context
+        done: Prefill = engine.prefill(context.prefix, request.max_tokens, cancel=cancel)
+        self.prefilled.emit(request.id, done)
 
     def _serve(
         self,
@@ -418,6 +475,7 @@ class _Commands(QObject):
 
     load = Signal(object)
     complete = Signal(object)
+    prefill = Signal(object)
     inspect = Signal(object)
     shutdown = Signal()
 
@@ -433,6 +491,7 @@ class WorkerThread:
         self.commands = _Commands()
         self.commands.load.connect(self.worker.load)
         self.commands.complete.connect(self.worker.complete)
+        self.commands.prefill.connect(self.worker.prefill)
         self.commands.inspect.connect(self.worker.inspect)
         self.commands.shutdown.connect(self.worker.shutdown_and_quit)
         self.thread.start()
