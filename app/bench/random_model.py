@@ -75,6 +75,26 @@ def write_checkpoint(folder: Path) -> None:
     save_file(_weights(rng, **shape), str(folder / "model.safetensors"))
 
 
+def gpt2_124m_checkpoint(tokenizer: str | None = None) -> Path:
+    """The Hugging Face folder the GGUF is made from (549 MB of F32), kept in the cache.
+
+    Only the transformers comparison reads it: the same weights, unquantized.
+    """
+    folder = AppPaths.default().cache_dir / "bench" / "gpt2-124m-random"
+    if (folder / "model.safetensors").is_file():
+        return folder
+    vocab = find_tokenizer(tokenizer)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+        work = Path(tmp) / folder.name
+        work.mkdir()
+        for name in ("vocab.json", "merges.txt"):
+            shutil.copyfile(vocab / name, work / name)
+        write_checkpoint(work)
+        work.rename(folder)
+    return folder
+
+
 def build_gpt2_124m(quant: str = "Q8_0", tokenizer: str | None = None) -> Path:
     """The model file, built once and kept in the cache folder."""
     out = AppPaths.default().cache_dir / "bench" / f"gpt2-124m-random-{quant.lower()}.gguf"

@@ -16,8 +16,8 @@ from typing import Any
 
 from app.bench.footprint import window_shown_seconds
 from app.bench.passage import PASSAGE
-from app.bench.random_model import build_gpt2_124m
-from app.bench.throughput import measure
+from app.bench.random_model import build_gpt2_124m, gpt2_124m_checkpoint
+from app.bench.throughput import measure, transformers_available
 from app.core.paths import HOME_ENV
 
 #: The targets of the performance issue, checked in the printed table.
@@ -40,7 +40,7 @@ class BenchOptions:
     model: Path | None = None
     chars: int = len(PASSAGE)
     intervals: tuple[int, ...] = (150, 60)
-    repeats: int = 3
+    repeats: int = 5
     sizes: tuple[int, ...] = (128, 512)
     offline: bool = True
     throughput: bool = True
@@ -49,10 +49,17 @@ class BenchOptions:
     json_out: Path | None = None
 
 
-def _models(options: BenchOptions) -> list[tuple[str, Path]]:
+def _models(options: BenchOptions) -> list[tuple[str, Path, Path | None]]:
+    """(name, GGUF, the Hugging Face checkpoint of the same weights when transformers runs)."""
     if options.model is not None:
-        return [(options.model.name, options.model)]
-    models = [("gpt2-124m-random Q8_0", build_gpt2_124m("Q8_0", options.tokenizer))]
+        return [(options.model.name, options.model, None)]
+    gguf = build_gpt2_124m("Q8_0", options.tokenizer)
+    checkpoint = (
+        gpt2_124m_checkpoint(options.tokenizer)
+        if options.throughput and transformers_available()
+        else None
+    )
+    models: list[tuple[str, Path, Path | None]] = [("gpt2-124m-random Q8_0", gguf, checkpoint)]
     if options.offline:
         from app.core.model_store import ModelStore
         from app.core.offline_model import assemble_into_store, find_package
@@ -60,7 +67,7 @@ def _models(options: BenchOptions) -> list[tuple[str, Path]]:
         package = find_package()
         if package is not None:
             models.append(("gemma-3-270m Q4_K_M (offline)", assemble_into_store(
-                ModelStore.default(), package).path))  # fmt: skip
+                ModelStore.default(), package).path, None))  # fmt: skip
     return models
 
 
@@ -94,11 +101,12 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         previous = os.environ.get(HOME_ENV)
         os.environ[HOME_ENV] = tmp  # the bench never touches the writer's own settings
         try:
-            for name, path in models:
+            for name, path, checkpoint in models:
                 figures: dict[str, Any] = {"path": str(path), "size": path.stat().st_size}
                 if options.throughput:
                     figures["throughput"] = measure(path, repeats=options.repeats,
-                                                    sizes=options.sizes)  # fmt: skip
+                                                    sizes=options.sizes,
+                                                    checkpoint=checkpoint)  # fmt: skip
                 figures.update(_replay_model(path, options))
                 shown = [window_shown_seconds(path, Path(tmp) / "startup")
                          for _ in range(options.startup_runs)]  # fmt: skip
@@ -170,7 +178,7 @@ def _replay_lines(r: dict[str, Any], t: dict[str, float]) -> list[str]:
 
 
 def _throughput_lines(tp: dict[str, Any], t: dict[str, float]) -> list[str]:
-    lines = [f"  engine throughput, tokens/s ({tp['threads']} threads, median of runs; "
+    lines = [f"  engine throughput, tokens/s ({tp['threads']} threads, best of runs; "
              f"transformers: {tp['transformers']})"]  # fmt: skip
     for key, row in tp.items():
         if not key.startswith("prompt_"):
