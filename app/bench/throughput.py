@@ -11,6 +11,7 @@ fastest run is the closest to what each can do); the median is kept beside it.
 
 from __future__ import annotations
 
+import inspect
 import statistics
 import time
 from collections.abc import Callable
@@ -87,23 +88,30 @@ def transformers_available() -> bool:
 
 def _transformers(checkpoint: Path, threads: int) -> Callable[[list[int]], Timing] | None:
     try:
-        import torch  # type: ignore[import-not-found]
-        from transformers import GPT2LMHeadModel  # type: ignore[import-not-found]
+        import torch
+        from transformers import GPT2LMHeadModel
     except ImportError:
         return None
     torch.set_num_threads(threads)
     model = GPT2LMHeadModel.from_pretrained(str(checkpoint)).eval()
+    # The cache keyword of the installed version (``cache`` since 5.x): the deprecated
+    # spelling would add a warning per call to transformers' time.
+    params = inspect.signature(model.forward).parameters
+    cache_kw = "cache" if "cache" in params else "past_key_values"
+
+    def step(ids: Any, cache: Any) -> tuple[Any, Any]:
+        out = model(ids, use_cache=True, logits_to_keep=1, **({cache_kw: cache} if cache else {}))
+        cache = getattr(out, "cache", None) or out.past_key_values
+        return cache, out.logits[:, -1].argmax(-1, keepdim=True)
 
     def run(tokens: list[int]) -> Timing:
         ids = torch.tensor([tokens])
         with torch.inference_mode():
             started = time.perf_counter()
-            out = model(ids, use_cache=True)
-            past, nxt = out.past_key_values, out.logits[:, -1].argmax(-1, keepdim=True)
+            cache, nxt = step(ids, None)
             first = time.perf_counter() - started
             for _ in range(GEN_TOKENS - 1):
-                out = model(nxt, past_key_values=past, use_cache=True)
-                past, nxt = out.past_key_values, out.logits[:, -1].argmax(-1, keepdim=True)
+                cache, nxt = step(nxt, cache)
             total = time.perf_counter() - started
         return first, total - first, GEN_TOKENS
 
