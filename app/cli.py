@@ -186,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gui", help="open the editor (the default without a command)")
     p.add_argument("--model", "-m", metavar="M", help="a GGUF model file to load")
     p.add_argument("file", nargs="?", metavar="FILE", help="a text or Markdown file")
+    # For smoke tests of a build (packaging/smoke.sh): quit once the window has painted.
+    p.add_argument("--quit-after-shown", action="store_true", help=argparse.SUPPRESS)
 
     for name, max_tokens, summary, description in (
         (
@@ -405,12 +407,54 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from app.gui.app import run_gui
 
+    if getattr(args, "quit_after_shown", False):
+        _quit_after_first_paint()
     return run_gui(args.model, args.file)
+
+
+def _quit_after_first_paint() -> None:
+    """``gui --quit-after-shown``: close the editor from its event loop once the main
+    window has really painted, so that a smoke test of a build (offscreen) covers the whole
+    start, the window and a normal quit (threads stopped, settings saved), and its exit
+    status means something. Says so on stderr, so the test can tell it from an early exit.
+    """
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from app.gui.main_window import MainWindow
+
+    # The same application run_gui would create; it takes the existing one.
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and isinstance(watched, QWidget):
+                window = watched.window()
+                if isinstance(window, MainWindow) and window.isVisible():
+                    app.removeEventFilter(self)
+                    QTimer.singleShot(0, self, lambda: self.quit(window))
+            return False
+
+        def quit(self, window: QWidget) -> None:
+            size = window.size()
+            print(
+                f"ghostpen: the main window was shown ({size.width()}x{size.height()}, "
+                f"platform {QApplication.platformName()}); quitting",
+                file=sys.stderr,
+                flush=True,
+            )
+            QApplication.closeAllWindows()
+            QApplication.quit()
+
+    app.installEventFilter(FirstPaint(app))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    if getattr(sys, "frozen", False):
+        # It starts `python -m app.bench...` processes and drives the editor with QtTest.
+        raise CliError("bench runs from a source install (python -m app bench), not the app")
     from app.bench.passage import PASSAGE
     from app.bench.run import BenchOptions, run_bench, table
 
@@ -484,6 +528,11 @@ def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from app.core import model_probe
+
+    if argv[:1] == [model_probe.PROBE_FLAG]:
+        # The model probe's child process in a frozen app, which has no `python -m`.
+        return model_probe.main(argv)
     # `ghostpen [--model M] [FILE]` opens the editor; `ghostpen COMMAND ...` runs a command.
     is_command = bool(argv) and (argv[0] in COMMANDS or argv[0] in ("-h", "--help"))
     parser = build_parser() if is_command else build_gui_parser()
