@@ -249,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chars", type=int, metavar="N", help="type only the first N characters")
     p.add_argument("--intervals", default="150,60", metavar="MS,MS",
                    help="typing paces in ms per keystroke (default 150,60)")  # fmt: skip
-    p.add_argument("--repeats", type=int, default=3, metavar="N", help="throughput runs")
+    p.add_argument("--repeats", type=int, default=5, metavar="N", help="throughput runs")
     p.add_argument("--sizes", default="128,512", metavar="N,N", help="prompt sizes in tokens")
     p.add_argument("--no-offline", action="store_true", help="skip the offline model")
     p.add_argument("--no-throughput", action="store_true", help="skip the engine comparison")
