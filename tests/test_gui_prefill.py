@@ -27,9 +27,7 @@ def slow_window(qtbot: QtBot, tiny_model: TestModel) -> Iterator[MainWindow]:
     close_window(w)
 
 
-def test_the_request_after_a_pause_evaluates_nothing(
-    qtbot: QtBot, slow_window: MainWindow
-) -> None:
+def test_the_request_after_a_pause_evaluates_nothing(qtbot: QtBot, slow_window: MainWindow) -> None:
     w = slow_window
     prefills: list[Prefill] = []
     done: list[RequestDone] = []

@@ -67,6 +67,9 @@ class GhostTextEdit(QPlainTextEdit):
         self.setAccessibleName("Document")
         self.document().setDocumentMargin(14)  # room to breathe around the prose
         self.document().setModified(False)  # a layout setting is not an edit
+        # PySide builds the Python types of QtWidgets' enums on the first call that returns
+        # the viewport (about 30 ms): paid here, at start-up, not when the first ghost shows.
+        self.viewport()
         controller.attach(self)
         controller.ghostChanged.connect(self._show_ghost)
         if drafts is not None:
