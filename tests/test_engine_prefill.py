@@ -103,7 +103,39 @@ def test_a_cancelled_prefill_keeps_the_engine_consistent(engine: Engine) -> None
     stop = threading.Event()
     stop.set()
     done = engine.prefill(STORY, 8, cancel=stop)
-    assert done.cancelled and done.evaluated == 0
+    assert done.cancelled and done.evaluated == 0  # stopped before its first chunk
     result = engine.complete(STORY, GREEDY.with_changes(max_tokens=8))
     assert result.timings.prompt_tokens_evaluated == done.prompt_tokens
     assert result.token_ids == _scratch(engine, STORY, GREEDY.with_changes(max_tokens=8))
+
+
+class _StopAfter(threading.Event):
+    """A cancel that fires at the n-th check: the writer typed while a prefill ran."""
+
+    def __init__(self, checks: int) -> None:
+        super().__init__()
+        self.left = checks
+
+    def is_set(self) -> bool:
+        self.left -= 1
+        return self.left < 0 or super().is_set()
+
+
+def test_a_stopped_prefill_keeps_its_finished_chunks(engine: Engine) -> None:
+    """Typing fast after the window slid: each keystroke stops the prefill, yet every
+    prefill adds at least a chunk, so the cache catches up while the writer types."""
+    from app.core.engine import PREFILL_CHUNK
+
+    text = " ".join([STORY] * 2)
+    total = len(engine.tokenize(text))
+    assert total > 2 * PREFILL_CHUNK
+    engine.reset()
+    first = engine.prefill(text, 8, cancel=_StopAfter(1))  # stops after its first chunk
+    assert first.cancelled and first.evaluated == PREFILL_CHUNK
+    assert len(engine.cached_tokens) == PREFILL_CHUNK
+    rest = engine.prefill(text, 8)
+    assert not rest.cancelled
+    assert rest.evaluated == rest.prompt_tokens - PREFILL_CHUNK
+    result = engine.complete(text, GREEDY.with_changes(max_tokens=8))
+    assert result.timings.prompt_tokens_evaluated == 0
+    assert result.token_ids == _scratch(engine, text, GREEDY.with_changes(max_tokens=8))

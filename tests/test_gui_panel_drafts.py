@@ -82,7 +82,9 @@ def test_presets_apply_and_user_presets_round_trip(
     panel = window.settings_panel
     panel.apply_preset("creative")
     assert window.settings.sampling.temperature == pytest.approx(1.0)
+    assert panel.presets.currentText() == "creative"  # the panel names the active preset
     _spin(window, "sampling.top_k").setValue(7)
+    assert panel.presets.currentIndex() == -1  # moved off it: no preset is exactly this
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Mine", True))
     panel._save()
     assert [name for name, _ in window.settings.user_presets] == ["Mine"]
@@ -90,6 +92,7 @@ def test_presets_apply_and_user_presets_round_trip(
     assert window.settings.sampling.top_k == 40
     panel.apply_preset("Mine")
     assert window.settings.sampling.top_k == 7
+    assert panel.presets.currentText() == "Mine"
     close_window(window)
     again = open_window(qtbot, None)
     try:

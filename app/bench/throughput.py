@@ -4,7 +4,8 @@ Prompt processing (tokens/s to evaluate a 128- or 512-token prompt and pick the 
 token) and generation (tokens/s after the first) for Ghostpen's ``Engine``, for plain
 llama-cpp-python ``Llama.create_completion`` with the same threads, batch and context,
 and (when installed) Hugging Face transformers' ``GPT2LMHeadModel`` on the CPU with the
-same weights. Runs alternate between contenders, so machine noise hits them alike. The
+same weights. Runs alternate between contenders (transformers in a process of its own),
+so machine noise hits them alike. The
 best of the repeats is what is compared (noise only ever slows a run down, so the
 fastest run is the closest to what each can do); the median is kept beside it.
 """
@@ -12,7 +13,10 @@ fastest run is the closest to what each can do); the median is kept beside it.
 from __future__ import annotations
 
 import inspect
+import json
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -122,6 +126,9 @@ def measure(
     model: Path, *, repeats: int = 3, sizes: tuple[int, ...] = (128, 512),
     checkpoint: Path | None = None, threads: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """Ghostpen against llama-cpp-python in this process, rounds alternating in order;
+    then transformers in a process of its own: torch's thread pool stays busy after a run
+    and would slow whichever contender came next."""
     threads = threads or default_threads()
     n_ctx = min(N_CTX, inspect_model(model).context_length)
     engine = Engine(model, n_ctx=n_ctx, n_threads=threads)
@@ -130,25 +137,58 @@ def measure(
         "ghostpen": _ghostpen(engine),
         "llama_cpp_python": peer,
     }
-    hf = _transformers(checkpoint, threads) if checkpoint is not None else None
-    if hf is not None:
-        contenders["transformers"] = hf
     results: dict[str, Any] = {"threads": threads, "generated_tokens": GEN_TOKENS}
+    prompts: dict[int, list[int]] = {}
     try:
         for size in sizes:
-            tokens = prompt_tokens(engine, size)
+            tokens = prompts[size] = prompt_tokens(engine, size)
             for run in contenders.values():
                 run(tokens[:16])  # warm-up: first-call costs are not throughput
             samples: dict[str, list[Timing]] = {name: [] for name in contenders}
+            order = list(contenders)
             for _ in range(repeats):
-                for name, run in contenders.items():
-                    samples[name].append(run(tokens))
+                for name in order:
+                    samples[name].append(contenders[name](tokens))
+                order.reverse()  # neither always runs first
             results[f"prompt_{size}"] = {name: _rates(size, s) for name, s in samples.items()}
     finally:
         engine.close()
         llm.close()
-    results["transformers"] = "measured" if hf is not None else "not installed"
+    hf = _transformers_apart(checkpoint, prompts, repeats, threads) if checkpoint else None
+    for size, timings in (hf or {}).items():
+        results[f"prompt_{size}"]["transformers"] = _rates(size, timings)
+    results["transformers"] = "measured" if hf else "not installed"
     return results
+
+
+def _transformers_apart(
+    checkpoint: Path, prompts: dict[int, list[int]], repeats: int, threads: int
+) -> dict[int, list[Timing]] | None:
+    """The transformers runs, in a child process (``python -m app.bench.throughput``)."""
+    job = {"checkpoint": str(checkpoint), "prompts": prompts, "repeats": repeats,
+           "threads": threads}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "app.bench.throughput"],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the transformers runs failed: {done.stderr.strip()[-2000:]}")
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return {int(size): [tuple(t) for t in runs] for size, runs in out.items()} or None
+
+
+def _transformers_child() -> None:
+    job = json.loads(sys.stdin.read())
+    run = _transformers(Path(job["checkpoint"]), int(job["threads"]))
+    out: dict[str, list[Timing]] = {}
+    if run is not None:
+        for size, tokens in job["prompts"].items():
+            run(tokens[:16])  # warm-up
+            out[size] = [run(tokens) for _ in range(int(job["repeats"]))]
+    print(json.dumps(out))
 
 
 def _rates(size: int, samples: list[Timing]) -> dict[str, float]:
@@ -160,3 +200,7 @@ def _rates(size: int, samples: list[Timing]) -> dict[str, float]:
         "prompt_tokens_per_s_median": statistics.median(pp),
         "generation_tokens_per_s_median": statistics.median(tg),
     }
+
+
+if __name__ == "__main__":
+    _transformers_child()

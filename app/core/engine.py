@@ -62,6 +62,10 @@ DEFAULT_CONTEXT = 2048
 KV_CACHE_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "f32": llama_cpp.GGML_TYPE_F32}
 #: Batches at least this long can be aborted mid-evaluation (see Engine._eval).
 ABORTABLE_BATCH = 16
+#: Tokens a prefill evaluates between cancel checks, never aborted part-way: a keystroke
+#: stops it after at most one chunk (tens of ms) and what was done stays in the cache,
+#: so a long prompt (a window that slid) is caught up while the writer keeps typing.
+PREFILL_CHUNK = 32
 #: Tokenizations kept (see Engine.tokenize).
 TOKENIZE_CACHE = 8
 #: Models up to this size are read into memory instead of memory-mapped (module notes).
@@ -326,6 +330,7 @@ class Engine:
         # The KV position whose logits llama.cpp's output buffer holds (None: unknown):
         # a prompt evaluated ahead (prefill) is then sampled without evaluating again.
         self._logits_at: int | None = None
+        self._progress = 0  # tokens the running evaluation has finished (kept if cancelled)
         self.n_gpu_layers = n_gpu_layers
         if in_memory is None:
             in_memory = self.info.file_size <= IN_MEMORY_MAX_BYTES
@@ -529,13 +534,14 @@ class Engine:
             logits = np.ctypeslib.as_array(ptr, shape=(self._llm.n_vocab(),))
             return np.array(logits, dtype=np.float32, copy=True), tokens
 
-    def _evaluate(self, tokens: Sequence[int]) -> int:
+    def _evaluate(self, tokens: Sequence[int], *, chunk: int | None = None) -> int:
         """Bring the KV cache to exactly ``tokens``, reusing the longest common prefix.
 
         Returns how many tokens were evaluated. The last token's logits must be fresh for
         sampling: it is evaluated again unless the last evaluation ended exactly there
         (a prefill). Raises :class:`_Cancelled` if cancelled part-way (the cache keeps
-        what was finished).
+        what was finished). With ``chunk``, batches of that size run to their end and the
+        cancel is checked between them; without, big batches can be aborted inside.
         """
         if not tokens:
             raise EngineError("nothing to evaluate")
@@ -554,11 +560,14 @@ class Engine:
         common = min(common, n - 1)
         llm.n_tokens = common
         todo = list(tokens[common:])
-        step = llm.n_batch
+        step = min(chunk, llm.n_batch) if chunk else llm.n_batch
+        self._progress = 0
         for start in range(0, len(todo), step):
             if self._cancel is not None and self._cancel.is_set():
                 raise _Cancelled
-            self._eval(todo[start : start + step])
+            batch = todo[start : start + step]
+            self._eval(batch, abortable=chunk is None)
+            self._progress += len(batch)
         return len(todo)
 
     # ------------------------------------------------------------------ completion
@@ -610,9 +619,9 @@ class Engine:
             cancelled = False
             evaluated = 0
             try:
-                evaluated = self._evaluate(tokens)
+                evaluated = self._evaluate(tokens, chunk=PREFILL_CHUNK)
             except _Cancelled:
-                cancelled = True
+                cancelled, evaluated = True, self._progress  # the finished chunks stay
         return Prefill(len(tokens), evaluated, (time.perf_counter() - started) * 1000.0, cancelled)
 
     def _window(self, tokens: list[int], max_tokens: int) -> list[int]:
@@ -742,14 +751,14 @@ class Engine:
         top = np.argpartition(-logits, rank)[: rank + 1]
         return int(top[np.argsort(-logits[top], kind="stable")][rank])
 
-    def _eval(self, batch: Sequence[int]) -> None:
+    def _eval(self, batch: Sequence[int], *, abortable: bool = True) -> None:
         """Evaluate one batch; big batches can be aborted from inside llama.cpp.
 
         The abort callback is Python code that llama.cpp calls for every graph node, which
         takes the GIL each time; for the one-token steps of generation the check between
         tokens is enough, so the callback is installed only for big batches.
         """
-        abortable = len(batch) >= ABORTABLE_BATCH
+        abortable = abortable and len(batch) >= ABORTABLE_BATCH
         ctx = self._llm._ctx.ctx
         if abortable:
             llama_cpp.llama_set_abort_callback(ctx, self._abort_cb, None)

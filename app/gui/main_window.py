@@ -265,6 +265,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = f.addMenu(self.tr("Open &Recent"))
         self._action(f, self.tr("&Save"), self.save, std.Save)
         self._action(f, self.tr("Save &As…"), self.save_as, std.SaveAs)
+        self._action(f, self.tr("Save as UTF-&8…"), self.save_as_utf8)
         self._action(f, self.tr("&Close"), self.new_document, std.Close)
         self._action(f, self.tr("Recover &Unsaved Writing…"), self._recover_from_menu)
         f.addSeparator()
@@ -668,6 +669,16 @@ class MainWindow(QMainWindow):
             self, self.tr("Save As"), start, self.tr(DOCUMENT_FILTER)
         )
         return bool(path) and self.save_to(path)
+
+    def save_as_utf8(self) -> bool:
+        """Save As, in UTF-8 from now on: the way out when the file's own encoding (a
+        legacy 8-bit one) cannot store a character the writer typed. Line endings stay."""
+        previous = self._format
+        self._format = TextFormat("utf-8", bom=False, newline=previous.newline)
+        if self.save_as():
+            return True
+        self._format = previous
+        return False
 
     def save_to(self, path: str | Path) -> bool:
         """Save under a new name (the tests' and scripts' way around the dialog)."""

@@ -365,8 +365,11 @@ class SettingsPanel(QDockWidget):
             self.remote_key.setText(runtime.remote_api_key or "")
             self.mode.setCurrentIndex(max(0, self.mode.findData(settings.suggestions.mode)))
             self.presets.clear()
-            self.presets.addItems([*PRESETS, *(name for name, _ in settings.user_presets)])
-            self.presets.setCurrentIndex(-1)
+            choices = {**PRESETS, **dict(settings.user_presets)}
+            self.presets.addItems(list(choices))
+            # The preset the sampling is exactly, if any: blank once a control moves off it.
+            active = [n for n, preset in choices.items() if preset == settings.sampling]
+            self.presets.setCurrentIndex(self.presets.findText(active[0]) if active else -1)
         finally:
             self._updating = False
 

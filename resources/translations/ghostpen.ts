@@ -262,6 +262,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Save as UTF-&amp;8…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>&amp;Close</source>
         <translation type="unfinished"></translation>
     </message>
