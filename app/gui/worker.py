@@ -321,19 +321,25 @@ class EngineWorker(QObject):
                 + RELOAD_HINT,
             )
 
-    def _prefill(
-        self, engine: Engine | RemoteEngine, request: PrefillRequest, cancel: threading.Event
-    ) -> None:
-        if not isinstance(engine, Engine):
-            return  # a server keeps its own prompt cache
-        context = extend_prompt(
+    def _next_prompt(
+        self, engine: Engine | RemoteEngine, request: CompletionRequest | PrefillRequest
+    ) -> PromptContext:
+        """The prompt for ``request``, keeping the last prompt's start while it fits."""
+        self._last_prompt = extend_prompt(
             self._last_prompt,
             request.text,
             request.cursor,
             engine.count_tokens,
             budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
         )
-        self._last_prompt = context
+        return self._last_prompt
+
+    def _prefill(
+        self, engine: Engine | RemoteEngine, request: PrefillRequest, cancel: threading.Event
+    ) -> None:
+        if not isinstance(engine, Engine):
+            return  # a server keeps its own prompt cache
+        context = self._next_prompt(engine, request)
         done: Prefill = engine.prefill(context.prefix, request.max_tokens, cancel=cancel)
         self.prefilled.emit(request.id, done)
 
@@ -344,14 +350,7 @@ class EngineWorker(QObject):
         cancel: threading.Event,
         picked_up_ms: float,
     ) -> None:
-        context = extend_prompt(
-            self._last_prompt,
-            request.text,
-            request.cursor,
-            engine.count_tokens,
-            budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
-        )
-        self._last_prompt = context
+        context = self._next_prompt(engine, request)
         if request.n_alternatives > 1:
             self._alternatives(engine, request, context.prefix, cancel)
             return
