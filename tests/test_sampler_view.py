@@ -381,12 +381,15 @@ def test_next_token_logits_reuse_the_cache_exactly(engine: Engine) -> None:
     engine.next_token_logits(STORY)
     grown, tokens = engine.next_token_logits(STORY + "She")
     assert engine.cached_tokens == tokens
-    # the completion at the same cursor evaluates only the last token again
-    again = engine.complete(STORY + "She", GREEDY.with_changes(max_tokens=1))
-    assert again.timings.prompt_tokens_evaluated == 1
+    # the completion at the same cursor evaluates nothing: the inspection's logits serve
+    again = engine.complete(STORY + "She", GREEDY.with_changes(max_tokens=4))
+    assert again.timings.prompt_tokens_evaluated == 0
     engine.reset()
     scratch, _ = engine.next_token_logits(STORY + "She")
     np.testing.assert_allclose(grown, scratch, rtol=0, atol=1e-4)
+    engine.reset()
+    fresh = engine.complete(STORY + "She", GREEDY.with_changes(max_tokens=4))
+    assert again.token_ids == fresh.token_ids
 
 
 def test_next_token_logits_of_empty_and_long_prompts(engine: Engine) -> None:
