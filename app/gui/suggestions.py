@@ -211,12 +211,15 @@ class SuggestionController(QObject):
 
     @Slot()
     def _edit_settled(self) -> None:
-        ask = self._auto_allowed() and not self._serve_from_cache()
-        self._prefill()
+        if self._source is None:
+            return
+        window, at = self._window()  # one copy of the text around the cursor per keystroke
+        ask = self._auto_allowed() and not self._serve_from_cache(window, at)
+        self._prefill(window, at)
         if ask:
             self._debounce.start(self._rhythm.delay_ms(self._latency.estimate()))
 
-    def _prefill(self) -> None:
+    def _prefill(self, window: str, at: int) -> None:
         """Evaluate the new text while the writer types, so a pause's request only samples.
 
         The pause before a suggestion is asked for (and, typing fast, the whole burst)
@@ -225,11 +228,10 @@ class SuggestionController(QObject):
         prefill is a token or two; the request that follows supersedes it if it is not done.
         """
         model = self._model
-        if self._source is None or model is None or model.remote:
+        if model is None or model.remote:
             return
         if self._pending is not None or self._alt_request:
             return  # the engine is busy with an answer the writer may still see
-        window, at = self._window()
         request = PrefillRequest(
             id=self._worker.new_request_id(),
             text=window,
@@ -323,10 +325,8 @@ class SuggestionController(QObject):
     def _cache_key(self, line_suffix: str) -> str:
         return f"{self.settings.mode}|{self.settings.max_tokens}|{self.sampling!r}|{line_suffix}"
 
-    def _serve_from_cache(self) -> bool:
-        if self._source is None:
-            return False
-        window, at = self._window()
+    def _serve_from_cache(self, window: str, at: int) -> bool:
+        assert self._source is not None
         _before, after = self._source.line_around_cursor()
         raw = self._cache.lookup(window[:at], self._cache_key(after))
         if raw is None:
