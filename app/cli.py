@@ -257,6 +257,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", metavar="DIR", help="GPT-2 vocab.json + merges.txt")
     p.add_argument("--json", metavar="FILE", default="ghostpen-bench.json",
                    help="the figures as JSON (default ghostpen-bench.json)")  # fmt: skip
+
+    p = sub.add_parser(
+        "eval",
+        help="measure how much typing the suggestions save on a text",
+        description="Type each text one character at a time through the editor's own "
+        "suggestion policy and the real model (a simulated writer who takes every right "
+        "word a ghost offers), and through two baselines; report keystrokes saved, "
+        "acceptance, junk and latency (see docs/quality.md).",
+    )
+    p.add_argument("files", nargs="+", metavar="TEXT_FILE", help="UTF-8 text to type")
+    p.add_argument(
+        "--model", "-m", metavar="M",
+        help="a GGUF file or an installed model's name (default: the app's model)",
+    )  # fmt: skip
+    p.add_argument("--preset", metavar="NAME", help="sampling preset (default: the app's)")
+    p.add_argument(
+        "--pace", type=float, metavar="MS",
+        help="also type a key every MS ms: a ghost then counts only if painted in time",
+    )  # fmt: skip
+    p.add_argument(
+        "--limit", type=int, metavar="N", help="type only the first N characters of each file"
+    )
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for the model")
+    p.add_argument(
+        "--suggest-when", metavar="LEVEL",
+        help="always, fairly_sure or very_sure (default: the app's setting)",
+    )  # fmt: skip
+    p.add_argument(
+        "--without", metavar="LAYER,...", default="",
+        help="turn layers off to see what each buys: healing, junk_filter, confidence, prefetch",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-baselines", action="store_true", help="skip the raw and no-model baselines"
+    )
+    p.add_argument("--json", metavar="FILE", help="the figures as JSON")
+    p.add_argument("--ghosts", metavar="FILE", help="every ghost shown, as JSON lines")
     return parser
 
 
@@ -485,6 +521,71 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from app.core.model_choice import resolve_model
+    from app.core.model_probe import ensure_loadable
+    from app.core.model_store import ModelStore
+    from app.core.paths import AppPaths
+    from app.core.sampling import SamplingSettings, preset
+    from app.core.settings import SuggestionSettings, load_settings
+    from app.core.suggestion_policy import Features
+    from app.eval.run import EvalOptions, run_eval, table, with_features_off
+
+    files = tuple(Path(f) for f in args.files)
+    for f in files:
+        if not f.is_file():
+            raise CliError(f"{f}: no such file")
+    if args.limit is not None and args.limit <= 0:
+        raise CliError(f"--limit must be a positive number of characters, got {args.limit}")
+    if args.pace is not None and args.pace <= 0:
+        raise CliError(f"--pace must be a positive number of milliseconds, got {args.pace}")
+    remembered = load_settings(AppPaths.default().settings_file).settings.model_path
+    model = resolve_model(args.model, ModelStore.default(), remembered)
+    ensure_loadable(model)
+    settings = SuggestionSettings()
+    if args.suggest_when is not None:
+        settings = replace(settings, suggest_when=args.suggest_when)
+    layers = [name.strip() for name in args.without.split(",") if name.strip()]
+    try:
+        features = with_features_off(Features(), layers)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    options = EvalOptions(
+        files=files,
+        model=model,
+        settings=settings,
+        sampling=preset(args.preset) if args.preset else SamplingSettings(),
+        pace_ms=args.pace,
+        limit=args.limit,
+        threads=args.threads,
+        features=features,
+        baselines=not args.no_baselines,
+    )
+    cancel = threading.Event()
+    ghosts = open(args.ghosts, "w", encoding="utf-8") if args.ghosts else None  # noqa: SIM115
+    try:
+        with _ctrl_c_cancels(cancel) as interrupted:
+            report = run_eval(
+                options,
+                stop=cancel,
+                progress=lambda label, done, total: _show_progress(done, total, label),
+                ghosts=ghosts,
+            )
+    finally:
+        if ghosts is not None:
+            ghosts.close()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    _write(sys.stdout, table(report) + "\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n", "utf-8")
+        print(f"figures written to {args.json}", file=sys.stderr)
+    return _interrupted() if interrupted.is_set() else 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from app import cli_models
 
@@ -495,6 +596,7 @@ COMMANDS = {
     "gui": cmd_gui,
     "models": cmd_models,
     "bench": cmd_bench,
+    "eval": cmd_eval,
     "complete": cmd_complete,
     "draft": cmd_draft,
     "convert": cmd_convert,
@@ -508,12 +610,13 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from app.core.convert import ConversionError
     from app.core.engine import EngineError
     from app.core.gguf_info import ModelFileError
+    from app.core.model_choice import ModelChoiceError
     from app.core.model_probe import ProbeError
     from app.core.quantize import QuantizeError
     from app.core.sampling import SettingError
 
     return (CliError, ModelFileError, ConversionError, QuantizeError, EngineError,
-            SettingError, ProbeError, OSError, *model_errors())  # fmt: skip
+            SettingError, ProbeError, ModelChoiceError, OSError, *model_errors())  # fmt: skip
 
 
 def _interrupted() -> int:

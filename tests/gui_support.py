@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
+from app.core.answer import Answer, present
+from app.core.engine import Engine
 from app.core.paths import AppPaths
 from app.core.sampling import GREEDY
 from app.core.settings import AppSettings, SuggestionSettings, save_settings
@@ -18,7 +20,10 @@ WAIT_MS = 20_000
 
 
 def greedy_settings(**suggestions: object) -> AppSettings:
-    """Greedy sampling makes every suggestion repeatable and checkable."""
+    """Greedy sampling makes every suggestion repeatable and checkable. The test models
+    have random weights, so no word is ever likely: suggestions are shown whatever their
+    confidence, unless a test asks otherwise."""
+    suggestions.setdefault("suggest_when", "always")
     return AppSettings(
         sampling=GREEDY,
         suggestions=SuggestionSettings(**suggestions),  # type: ignore[arg-type]
@@ -62,7 +67,31 @@ def type_and_wait(qtbot: QtBot, w: MainWindow, text: str) -> str:
     return ghost
 
 
-def requests_sent(w: MainWindow) -> list[CompletionRequest]:
+def requests_sent(w: MainWindow, *, prefetches: bool = False) -> list[CompletionRequest]:
+    """The completion requests the window sends from now on (without the prefetches of a
+    shown ghost's sequel, unless asked)."""
     sent: list[CompletionRequest] = []
-    w.worker.commands.complete.connect(sent.append)
+    w.worker.commands.complete.connect(
+        lambda request: sent.append(request) if prefetches or not request.prefetch else None
+    )
     return sent
+
+
+def expected_ghost(w: MainWindow, text: str, suffix: str = "") -> str:
+    """The ghost the window must show after ``text``: a fresh engine's answer, through the
+    policy's own presentation (healing, markup avoided, confidence, unit, junk)."""
+    c = w.controller
+    assert c.model is not None and c.model.info is not None
+    answer = Answer()
+    with Engine(c.model.info.path) as engine:
+        engine.complete(
+            text,
+            c.sampling.with_changes(max_tokens=c.settings.max_tokens),
+            heal=True,
+            avoid_markup=True,
+            on_piece=answer.add,
+        )
+    answer.final = True
+    return present(
+        answer, c.mode, prefix=text, suffix=suffix, min_confidence=c.policy.min_confidence
+    ).text

@@ -68,11 +68,17 @@ def test_logits_of_another_position_are_never_reused(engine: Engine) -> None:
     got = engine.complete(shorter, GREEDY.with_changes(max_tokens=8))
     assert got.timings.prompt_tokens_evaluated == 1  # only the last token, for its logits
     assert got.token_ids == _scratch(engine, shorter, GREEDY.with_changes(max_tokens=8))
-    # after a completion the buffer holds a generated token's logits: not the prompt's
+    # after a completion llama.cpp's buffer holds a generated token's logits, but the
+    # prompt's own were kept: the same prompt again evaluates nothing, and samples the same
     engine.reset()
-    engine.complete(STORY, GREEDY.with_changes(max_tokens=4))
+    first = engine.complete(STORY, GREEDY.with_changes(max_tokens=4))
     again = engine.complete(STORY, GREEDY.with_changes(max_tokens=4))
-    assert again.timings.prompt_tokens_evaluated == 1
+    assert again.timings.prompt_tokens_evaluated == 0
+    assert again.token_ids == first.token_ids == _scratch(engine, STORY, GREEDY.with_changes(max_tokens=4))
+    # and a prompt one token shorter than the kept one is evaluated again, not reused
+    shorter_tokens = engine.tokenize(STORY)[:-1]
+    got = engine.complete_tokens(shorter_tokens, GREEDY.with_changes(max_tokens=4))
+    assert got.timings.prompt_tokens_evaluated == 1
 
 
 def test_next_token_logits_and_branches_after_a_prefill(engine: Engine) -> None:

@@ -7,13 +7,19 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.core.engine import Engine, Prefill
-from app.core.postprocess import shape_suggestion
-from app.core.sampling import GREEDY
+from app.core.engine import Prefill
 from app.gui.main_window import MainWindow
 from app.gui.worker import RequestDone
 from tests.conftest import TestModel
-from tests.gui_support import TEXT, WAIT_MS, close_window, greedy_settings, open_window, settle
+from tests.gui_support import (
+    TEXT,
+    WAIT_MS,
+    close_window,
+    expected_ghost,
+    greedy_settings,
+    open_window,
+    settle,
+)
 
 
 @pytest.fixture
@@ -45,9 +51,7 @@ def test_the_request_after_a_pause_evaluates_nothing(qtbot: QtBot, slow_window: 
     shown = [d for d in done if d.id == w.controller.shown_request_id]
     assert shown and shown[0].completion.timings.prompt_tokens_evaluated == 0
     # and the suggestion is exactly what a fresh evaluation of the text gives
-    with Engine(w.controller.model.info.path) as engine:  # type: ignore[union-attr]
-        expected = engine.complete(TEXT, GREEDY.with_changes(max_tokens=24))
-    assert w.editor.ghost_text() == shape_suggestion(expected.text, w.controller.mode, prefix=TEXT)
+    assert w.editor.ghost_text() == expected_ghost(w, TEXT)
 
 
 def test_no_prefill_without_auto_suggest(qtbot: QtBot, tiny_model: TestModel) -> None:

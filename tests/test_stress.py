@@ -200,13 +200,17 @@ class GhostAudit(QObject):
         if request.n_alternatives == 1:
             self.report.requests += 1
             before = self.before_cursor()
+            if request.prefetch:  # it continues the ghost on screen, as if it were typed
+                ghost = self.w.controller.ghost
+                assert request.text[: request.cursor].endswith(ghost)
+                before += ghost
             self.requests[request.id] = _Request(len(before), before[-KEPT_CHARS:])
             while len(self.requests) > self.HISTORY:
                 old, _ = self.requests.popitem(last=False)
                 self._check_waiting(old)
 
-    @Slot(int, str)
-    def _on_token(self, request_id: int, piece: str) -> None:
+    @Slot(int, str, float)
+    def _on_token(self, request_id: int, piece: str, _logprob: float) -> None:
         r = self.requests.get(request_id)
         if r is not None:
             r.raw += piece

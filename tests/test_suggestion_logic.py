@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.core.answer import Answer
 from app.core.ghost import split_line, split_word, type_through
 from app.core.suggestion_cache import SuggestionCache
 from app.core.textpos import index_from_utf16, utf16_len
@@ -77,17 +78,39 @@ def test_rhythm_follows_the_typist_within_bounds() -> None:
     assert rhythm.delay_ms(latency_ms=200) == 100  # a quick model: ask at every key
 
 
+def _answer(raw: str, *logprobs: float) -> Answer:
+    answer = Answer(final=True)
+    pieces = raw.split(" ")[1:] if raw.startswith(" ") else [raw]
+    for piece, lp in zip(pieces, logprobs or [0.0] * len(pieces), strict=True):
+        answer.add(" " + piece if raw.startswith(" ") else piece, lp)
+    return answer
+
+
 def test_cache_serves_exact_and_typed_into_prefixes() -> None:
     cache = SuggestionCache(capacity=2)
-    cache.store("The cat", "k", " sat on the mat")
-    assert cache.lookup("The cat", "k") == " sat on the mat"
-    assert cache.lookup("The cat sat", "k") == " on the mat"  # typed the prediction
+    cache.store("The cat", "k", _answer(" sat on the mat"))
+    assert _raw(cache.lookup("The cat", "k")) == " sat on the mat"
+    assert _raw(cache.lookup("The cat sat", "k")) == " on the mat"  # typed the prediction
     assert cache.lookup("The cat sat on the mat", "k") is None  # nothing left to offer
     assert cache.lookup("The cat ran", "k") is None  # diverged
     assert cache.lookup("The cat", "other settings") is None
-    cache.store("A", "k", " b")
-    cache.store("C", "k", " d")  # evicts the least recently used
-    assert len(cache) == 2 and cache.lookup("A", "k") == " b"
+    cache.store("A", "k", _answer(" b"))
+    cache.store("C", "k", _answer(" d"))  # evicts the least recently used
+    assert len(cache) == 2 and _raw(cache.lookup("A", "k")) == " b"
+
+
+def test_a_cached_answer_typed_into_keeps_the_confidence_of_the_rest() -> None:
+    """What is left after typing " sat" is as likely as the model said, given " sat"."""
+    cache = SuggestionCache()
+    cache.store("The cat", "k", _answer(" sat on the mat", -0.5, -0.7, -1.0, -2.5))
+    rest = cache.lookup("The cat sat", "k")
+    assert rest is not None
+    assert rest.marks == [(3, pytest.approx(-0.2)), (7, pytest.approx(-0.5)),
+                          (11, pytest.approx(-2.0))]  # fmt: skip
+
+
+def _raw(answer: Answer | None) -> str | None:
+    return None if answer is None else answer.raw
 
 
 def test_utf16_positions() -> None:

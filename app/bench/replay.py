@@ -137,8 +137,8 @@ class _Probe(QObject):
                 request.id, request.created, self.last_key, self._before_cursor()
             )
 
-    @Slot(int, str)
-    def _on_token(self, request_id: int, piece: str) -> None:
+    @Slot(int, str, float)
+    def _on_token(self, request_id: int, piece: str, _logprob: float) -> None:
         r = self.requests.get(request_id)
         if r is not None:
             if r.first_token is None:

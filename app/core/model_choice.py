@@ -54,3 +54,33 @@ def startup_choice(remembered: str | None, store: ModelStore) -> StartupChoice:
     if package is not None:
         return StartupChoice(None, "the offline model", package, remembered_missing=missing)
     return StartupChoice(None, "no model installed", remembered_missing=missing)
+
+
+class ModelChoiceError(Exception):
+    """No model answers to what was asked; the message says what there is."""
+
+
+def resolve_model(spec: str | None, store: ModelStore, remembered: str | None = None) -> Path:
+    """The GGUF a command runs: ``spec`` as a path or an installed model's id or name, or
+    (None) the model the app would open with, assembling the offline model if need be."""
+    if spec is not None:
+        if Path(spec).is_file():
+            return Path(spec)
+        key = spec.strip().casefold()
+        for model in store.models():
+            if model.available and key in (model.id.casefold(), model.name.casefold()):
+                return model.path
+        names = ", ".join(m.id for m in store.models() if m.available) or "none"
+        raise ModelChoiceError(
+            f"{spec!r} is neither a model file nor an installed model (installed: {names})"
+        )
+    choice = startup_choice(remembered, store)
+    if choice.path is not None:
+        return choice.path
+    if choice.assemble is not None:
+        from app.core.offline_model import assemble_into_store
+
+        return assemble_into_store(store, choice.assemble).path
+    raise ModelChoiceError(
+        "no model is installed: download one (ghostpen models download gpt2) or pass --model"
+    )

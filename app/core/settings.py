@@ -47,6 +47,7 @@ from app.core.sampling import PRESETS, SamplingSettings, SettingError, _check, _
 from app.core.sampling import RANGES as SAMPLING_RANGES
 
 __all__ = [
+    "CONFIDENCE_LEVELS",
     "MAX_PRESET_NAME",
     "MAX_RECENT",
     "SCHEMA_VERSION",
@@ -60,6 +61,7 @@ __all__ = [
     "check_preset_name",
     "delete_preset",
     "load_settings",
+    "min_confidence",
     "rename_preset",
     "save_preset",
     "save_settings",
@@ -121,6 +123,21 @@ def _check_optional_text(name: str, value: object) -> None:
 
 BACKENDS = ("local", "remote")
 
+#: "Suggest when": the probability the model must give a ghost's words (its tokens'
+#: product) for them to be shown. A ghost is cut where its confidence falls below it, and
+#: nothing is shown when even the first word is a guess. Tuned on the eval's tuning
+#: passages (docs/quality.md).
+CONFIDENCE_LEVELS: dict[str, float] = {
+    "always": 0.0,
+    "fairly_sure": 0.15,
+    "very_sure": 0.35,
+}
+
+
+def min_confidence(level: str) -> float:
+    """The probability a ghost needs under the "suggest when" ``level``."""
+    return CONFIDENCE_LEVELS[level]
+
 
 @dataclass(frozen=True)
 class RuntimeSettings:
@@ -161,7 +178,7 @@ class SuggestionSettings:
     ``debounce_ms`` is the base of the adaptive debounce. No automatic suggestion is made
     when more than ``max_line_suffix`` non-space characters are right of the cursor on its
     line (a ghost in the middle of a line mostly gets in the way). ``context_tokens`` is
-    the prompt budget.
+    the prompt budget. ``suggest_when`` is one of :data:`CONFIDENCE_LEVELS`.
     """
 
     auto_suggest: bool = True
@@ -172,9 +189,15 @@ class SuggestionSettings:
     max_line_suffix: int = 8
     context_tokens: int = 384
     draft_tokens: int = 200
+    suggest_when: str = "fairly_sure"
 
     def __post_init__(self) -> None:
         _check_bool("suggestions.auto_suggest", self.auto_suggest)
+        if self.suggest_when not in CONFIDENCE_LEVELS:
+            raise SettingError(
+                "suggestions.suggest_when must be one of "
+                f"{', '.join(CONFIDENCE_LEVELS)}, got {self.suggest_when!r}"
+            )
         mode = self.mode
         allowed = [m.value for m in SuggestionMode]
         if isinstance(mode, SuggestionMode):

@@ -12,9 +12,10 @@ import time
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.core.requests import CompletionRequest, RequestDone
 from app.core.sampling import SamplingSettings
 from app.gui.suggestions import DocumentSource, SuggestionController
-from app.gui.worker import CompletionRequest, RequestDone, WorkerThread
+from app.gui.worker import WorkerThread
 
 DEFAULT_DRAFT_TOKENS = 200
 CONTEXT_CHARS = 4000
@@ -88,6 +89,8 @@ class DraftController(QObject):
                 cursor=cursor,
                 sampling=sampling.with_changes(max_tokens=max_tokens),
                 context_tokens=4096,
+                heal=True,  # the draft goes on from the cursor, even after a space
+                avoid_markup=True,
             )
         )
 
@@ -114,8 +117,8 @@ class DraftController(QObject):
         self._set_text("")
         self._suggestions.paused = False
 
-    @Slot(int, str)
-    def _on_token(self, request_id: int, piece: str) -> None:
+    @Slot(int, str, float)
+    def _on_token(self, request_id: int, piece: str, _logprob: float) -> None:
         if request_id != self._id or not self._running:
             return
         self._pieces += 1

@@ -23,29 +23,40 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.context import PromptContext, build_prompt, extend_prompt
+from app.core.context import PromptContext, build_prompt
 from app.core.engine import (
-    Completion,
     Engine,
     EngineError,
     EngineFault,
     ModelFileChangedError,
-    Prefill,
-    StopReason,
 )
 from app.core.gguf_info import ModelFileError, ModelInfo, inspect_model
 from app.core.llama_runtime import BuildInfo, build_info
 from app.core.model_probe import ProbeError, ensure_loadable
+from app.core.requests import CompletionRequest, PrefillRequest, RequestDone
 from app.core.sampler_view import sampler_view
 from app.core.sampling import SamplingSettings
+from app.core.serve import RequestServer
 
 if TYPE_CHECKING:
     from app.core.remote_engine import RemoteEngine
+
+__all__ = [
+    "LIVE_THREADS",
+    "CompletionRequest",
+    "EngineWorker",
+    "InspectRequest",
+    "LoadRequest",
+    "LoadedModel",
+    "PrefillRequest",
+    "RequestDone",
+    "WorkerThread",
+]
 
 #: Every thread started here, so tests (and shutdown) can check none is left running.
 LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
@@ -67,35 +78,6 @@ class LoadRequest:
     n_gpu_layers: int = 0
     remote: bool = False
     api_key: str | None = None
-
-
-@dataclass(frozen=True)
-class CompletionRequest:
-    """Text around the cursor; the worker builds the prompt with the model's tokenizer."""
-
-    id: int
-    text: str
-    cursor: int
-    sampling: SamplingSettings
-    context_tokens: int = 384
-    n_alternatives: int = 1  # more than one: sample that many different continuations
-    created: float = field(default_factory=time.perf_counter)
-
-
-@dataclass(frozen=True)
-class PrefillRequest:
-    """Text around the cursor to evaluate ahead of the completion a pause will ask for.
-
-    No answer is sent: the next completion of the same text starts by sampling.
-    ``max_tokens`` is that completion's, since it decides where a long prompt is cut.
-    """
-
-    id: int
-    text: str
-    cursor: int
-    max_tokens: int
-    context_tokens: int = 384
-    created: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(frozen=True)
@@ -129,18 +111,12 @@ class LoadedModel:
         return self.info.context_length if self.info is not None else self.n_ctx
 
 
-@dataclass(frozen=True)
-class RequestDone:
-    id: int
-    completion: Completion
-    started_after_ms: float  # from request creation to the worker picking it up
-
-
 class EngineWorker(QObject):
     model_loading = Signal(str)
     model_loaded = Signal(object)  # LoadedModel
     model_failed = Signal(str)
-    token = Signal(int, str)  # request id, text piece
+    # request id, text piece, summed log-probability of the tokens so far (nan: not scored)
+    token = Signal(int, str, float)
     finished = Signal(object)  # RequestDone
     alternatives = Signal(int, object)  # request id, list[str] of raw continuations
     failed = Signal(int, str)  # request id, message
@@ -150,7 +126,7 @@ class EngineWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._engine: Engine | RemoteEngine | None = None
-        self._last_prompt: PromptContext | None = None  # where the last prompt started
+        self._server: RequestServer | None = None  # builds prompts, serves requests
         self._lock = threading.Lock()
         self._latest = 0  # newest request id the GUI has issued
         # One cancel event per request, armed before its work starts, so a stop that
@@ -207,12 +183,14 @@ class EngineWorker(QObject):
                 )
             inspect_model(request.path)  # a clear message for a broken file, no process
             ensure_loadable(request.path)  # llama.cpp meets a new file in a child first
-            return Engine(
+            engine = Engine(
                 request.path,
                 n_ctx=request.n_ctx,
                 n_threads=request.n_threads,
                 n_gpu_layers=request.n_gpu_layers,
             )
+            engine.prepare_healing()  # now, not on the writer's first suggestion
+            return engine
         except (ModelFileError, EngineError, ProbeError, OSError) as exc:
             return str(exc)
         except MemoryError:
@@ -224,7 +202,7 @@ class EngineWorker(QObject):
     def _install(self, engine: Engine | RemoteEngine, request: LoadRequest, started: float) -> None:
         with self._lock:
             self._engine = engine
-            self._last_prompt = None
+            self._server = RequestServer(engine)
             self._loaded = request
         if isinstance(engine, Engine):
             info: ModelInfo | None = engine.info
@@ -321,27 +299,12 @@ class EngineWorker(QObject):
                 + RELOAD_HINT,
             )
 
-    def _next_prompt(
-        self, engine: Engine | RemoteEngine, request: CompletionRequest | PrefillRequest
-    ) -> PromptContext:
-        """The prompt for ``request``, keeping the last prompt's start while it fits."""
-        self._last_prompt = extend_prompt(
-            self._last_prompt,
-            request.text,
-            request.cursor,
-            engine.count_tokens,
-            budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
-        )
-        return self._last_prompt
-
     def _prefill(
         self, engine: Engine | RemoteEngine, request: PrefillRequest, cancel: threading.Event
     ) -> None:
-        if not isinstance(engine, Engine):
-            return  # a server keeps its own prompt cache
-        context = self._next_prompt(engine, request)
-        done: Prefill = engine.prefill(context.prefix, request.max_tokens, cancel=cancel)
-        self.prefilled.emit(request.id, done)
+        done = self._serving(engine).prefill(request, cancel)
+        if done is not None:
+            self.prefilled.emit(request.id, done)
 
     def _serve(
         self,
@@ -350,17 +313,22 @@ class EngineWorker(QObject):
         cancel: threading.Event,
         picked_up_ms: float,
     ) -> None:
-        context = self._next_prompt(engine, request)
+        server = self._serving(engine)
         if request.n_alternatives > 1:
-            self._alternatives(engine, request, context.prefix, cancel)
+            texts = server.alternatives(request, cancel)
+            if texts is not None:
+                self.alternatives.emit(request.id, texts)
             return
-        result = engine.complete(
-            context.prefix,
-            request.sampling,
-            on_text=lambda piece: self.token.emit(request.id, piece),
-            cancel=cancel,
+        result = server.complete(
+            request, cancel, lambda piece, logprob: self.token.emit(request.id, piece, logprob)
         )
         self.finished.emit(RequestDone(request.id, result, picked_up_ms))
+
+    def _serving(self, engine: Engine | RemoteEngine) -> RequestServer:
+        """The server of ``engine`` (a reload after a file change brings a new engine)."""
+        if self._server is None or self._server.engine is not engine:
+            self._server = RequestServer(engine)
+        return self._server
 
     def _reload_changed(self, exc: ModelFileChangedError) -> Engine | RemoteEngine | str:
         """The model file changed on disk: the engine loaded from what is at its path now,
@@ -414,22 +382,6 @@ class EngineWorker(QObject):
             self.inspected.emit(request.id, None)
             return
         self.inspected.emit(request.id, view)
-
-    def _alternatives(
-        self,
-        engine: Engine | RemoteEngine,
-        request: CompletionRequest,
-        prompt: str,
-        cancel: threading.Event,
-    ) -> None:
-        """Continuations that start from the 2nd, 3rd... likeliest next token."""
-        texts: list[str] = []
-        for branch in range(1, request.n_alternatives + 1):
-            result = engine.complete(prompt, request.sampling, branch=branch, cancel=cancel)
-            if result.stop_reason is StopReason.CANCELLED or cancel.is_set():
-                return
-            texts.append(result.text)
-        self.alternatives.emit(request.id, texts)
 
     @Slot()
     def shutdown_and_quit(self) -> None:

@@ -1,0 +1,106 @@
+"""Serving the policy's requests on one engine: the app's engine thread and the eval alike.
+
+A request carries the text around the cursor; the prompt is built here, with the model's
+own tokenizer, keeping the previous prompt's start while it fits (so the engine reuses
+its whole cached prompt). Healing, scoring and the markup ban are the engine's; a remote
+server does none of them and gives no probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from app.core.context import PromptContext, extend_prompt
+from app.core.engine import Completion, Engine, Prefill, StopReason
+from app.core.requests import CompletionRequest, PrefillRequest
+
+if TYPE_CHECKING:
+    from app.core.remote_engine import RemoteEngine
+
+__all__ = ["RequestServer"]
+
+#: A piece of text and the summed log-probability of the tokens so far (nan: unknown).
+PieceSink = Callable[[str, float], None]
+
+
+class RequestServer:
+    """Serves completion and prefill requests on one engine, on the engine's thread."""
+
+    def __init__(self, engine: Engine | RemoteEngine) -> None:
+        self.engine = engine
+        self._last_prompt: PromptContext | None = None  # where the last prompt started
+
+    def prompt(self, request: CompletionRequest | PrefillRequest) -> PromptContext:
+        """The prompt for ``request``, keeping the last prompt's start while it fits."""
+        engine = self.engine
+        self._last_prompt = extend_prompt(
+            self._last_prompt,
+            request.text,
+            request.cursor,
+            engine.count_tokens,
+            budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
+        )
+        return self._last_prompt
+
+    def prefill(self, request: PrefillRequest, cancel: threading.Event) -> Prefill | None:
+        """Evaluate the request's prompt ahead (None: a server keeps its own cache)."""
+        if not isinstance(self.engine, Engine):
+            return None
+        context = self.prompt(request)
+        return self.engine.prefill(
+            context.prefix, request.max_tokens, cancel=cancel, heal=request.heal
+        )
+
+    def complete(
+        self, request: CompletionRequest, cancel: threading.Event, on_piece: PieceSink
+    ) -> Completion:
+        return self._complete(request, self.prompt(request).prefix, cancel, on_piece)
+
+    def alternatives(self, request: CompletionRequest, cancel: threading.Event) -> list[str] | None:
+        """Continuations that start from the 2nd, 3rd... likeliest next token (None:
+        cancelled)."""
+        prompt = self.prompt(request).prefix
+        texts: list[str] = []
+        for branch in range(1, request.n_alternatives + 1):
+            branched = _with_branch(request, branch)
+            result = self._complete(branched, prompt, cancel, None)
+            if result.stop_reason is StopReason.CANCELLED or cancel.is_set():
+                return None
+            texts.append(result.text)
+        return texts
+
+    def _complete(
+        self,
+        request: CompletionRequest,
+        prompt: str,
+        cancel: threading.Event,
+        on_piece: PieceSink | None,
+    ) -> Completion:
+        engine = self.engine
+        scored = on_piece if request.scored and isinstance(engine, Engine) else None
+        unscored = None
+        if on_piece is not None and scored is None:
+            sink = on_piece
+            unscored = lambda piece: sink(piece, math.nan)  # noqa: E731
+        if isinstance(engine, Engine):
+            return engine.complete(
+                prompt,
+                request.sampling,
+                on_text=unscored,
+                cancel=cancel,
+                branch=request.branch,
+                heal=request.heal,
+                avoid_markup=request.avoid_markup,
+                on_piece=scored,
+            )
+        return engine.complete(
+            prompt, request.sampling, on_text=unscored, cancel=cancel, branch=request.branch
+        )
+
+
+def _with_branch(request: CompletionRequest, branch: int) -> CompletionRequest:
+    return replace(request, branch=branch)
