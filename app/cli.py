@@ -204,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", "-m", required=True, metavar="M", help="a GGUF model file")
         p.add_argument("text", metavar="TEXT", help="the text to continue, or - to read stdin")
         p.add_argument("--timings", action="store_true", help="print timings on stderr")
+        p.add_argument(
+            "--no-heal",
+            action="store_true",
+            help="continue the raw text: no token healing, markup tags allowed (by default "
+            "a TEXT ending in a space or inside a word goes on as the editor's ghosts do)",
+        )
         p.set_defaults(max_tokens_default=max_tokens)  # read by resolve_sampling
         _sampling_options(p, max_tokens_default=max_tokens)
         _runtime_options(p)
@@ -271,7 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", "-m", metavar="M",
         help="a GGUF file or an installed model's name (default: the app's model)",
     )  # fmt: skip
-    p.add_argument("--preset", metavar="NAME", help="sampling preset (default: the app's)")
+    p.add_argument(
+        "--preset", metavar="NAME",
+        help="draw suggestions with this sampling preset (default: the likeliest words, "
+        "as the app does)",
+    )  # fmt: skip
     p.add_argument(
         "--pace", type=float, metavar="MS",
         help="also type a key every MS ms: a ghost then counts only if painted in time",
@@ -283,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--suggest-when", metavar="LEVEL",
         help="always, fairly_sure or very_sure (default: the app's setting)",
+    )  # fmt: skip
+    p.add_argument(
+        "--min-confidence", type=float, metavar="P",
+        help="the probability a ghost needs, instead of the --suggest-when level's (tuning)",
     )  # fmt: skip
     p.add_argument(
         "--without", metavar="LAYER,...", default="",
@@ -363,7 +377,12 @@ def _continue_text(args: argparse.Namespace) -> int:
     )
     with engine, _ctrl_c_cancels(cancel) as interrupted:
         result = engine.complete(
-            text, settings, on_text=lambda piece: _write(sys.stdout, piece), cancel=cancel
+            text,
+            settings,
+            on_text=lambda piece: _write(sys.stdout, piece),
+            cancel=cancel,
+            heal=not args.no_heal,
+            avoid_markup=not args.no_heal,
         )
     if sys.stdout.isatty():
         _write(sys.stdout, "\n")
@@ -532,12 +551,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from app.core.sampling import SamplingSettings, preset
     from app.core.settings import SuggestionSettings, load_settings
     from app.core.suggestion_policy import Features
-    from app.eval.run import EvalOptions, run_eval, table, with_features_off
+    from app.eval.run import EvalOptions, read_text, run_eval, table, with_features_off
 
     files = tuple(Path(f) for f in args.files)
     for f in files:
         if not f.is_file():
             raise CliError(f"{f}: no such file")
+        try:
+            read_text(f)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
     if args.limit is not None and args.limit <= 0:
         raise CliError(f"--limit must be a positive number of characters, got {args.limit}")
     if args.pace is not None and args.pace <= 0:
@@ -545,12 +568,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     remembered = load_settings(AppPaths.default().settings_file).settings.model_path
     model = resolve_model(args.model, ModelStore.default(), remembered)
     ensure_loadable(model)
-    settings = SuggestionSettings()
+    # A named preset means its sampling is what is measured: suggestions are drawn with it.
+    settings = replace(SuggestionSettings(), likeliest=args.preset is None)
     if args.suggest_when is not None:
         settings = replace(settings, suggest_when=args.suggest_when)
     layers = [name.strip() for name in args.without.split(",") if name.strip()]
+    if args.min_confidence is not None and not 0.0 <= args.min_confidence < 1.0:
+        raise CliError(f"--min-confidence must be from 0 to below 1, got {args.min_confidence}")
     try:
-        features = with_features_off(Features(), layers)
+        features = with_features_off(Features(min_confidence=args.min_confidence), layers)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     options = EvalOptions(

@@ -112,6 +112,18 @@ def xl_width_model(models_dir: Path) -> TestModel:
     )  # fmt: skip
 
 
+@pytest.fixture(scope="session")
+def offline_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline model (Gemma 3 270M, a real SentencePiece tokenizer), joined once."""
+    from app.core.model_store import ModelStore
+    from app.core.offline_model import assemble_into_store, find_package
+
+    package = find_package()
+    assert package is not None, "the test extra installs the offline model"
+    store = ModelStore(tmp_path_factory.mktemp("offline-store"))
+    return assemble_into_store(store, package).path
+
+
 @pytest.fixture(autouse=True)
 def _no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
     """A modal question would wait forever offscreen: fail loudly instead."""

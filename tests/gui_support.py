@@ -11,6 +11,7 @@ from app.core.engine import Engine
 from app.core.paths import AppPaths
 from app.core.sampling import GREEDY
 from app.core.settings import AppSettings, SuggestionSettings, save_settings
+from app.core.suggestion_policy import likeliest
 from app.gui.app import create_window
 from app.gui.main_window import MainWindow
 from app.gui.worker import CompletionRequest
@@ -84,9 +85,10 @@ def expected_ghost(w: MainWindow, text: str, suffix: str = "") -> str:
     assert c.model is not None and c.model.info is not None
     answer = Answer()
     with Engine(c.model.info.path) as engine:
+        sampling = c.sampling.with_changes(max_tokens=c.settings.max_tokens)
         engine.complete(
             text,
-            c.sampling.with_changes(max_tokens=c.settings.max_tokens),
+            likeliest(sampling) if c.settings.likeliest else sampling,
             heal=True,
             avoid_markup=True,
             on_piece=answer.add,

@@ -65,9 +65,17 @@ def test_convert_quantize_inspect_complete(tiny_model: TestModel, tmp_path: Path
     proc = ghostpen("complete", "--model", q8, "--max-tokens", "10", *GREEDY_ARGS, text)
     assert proc.returncode == 0, proc.stderr
     with Engine(q8) as engine:
-        expected = engine.complete(text, GREEDY.with_changes(max_tokens=10))
+        expected = engine.complete(
+            text, GREEDY.with_changes(max_tokens=10), heal=True, avoid_markup=True
+        )
+        raw = engine.complete(text, GREEDY.with_changes(max_tokens=10))
     assert proc.stdout == expected.text  # only the continuation, nothing else
     assert proc.stdout
+    # --no-heal continues the raw text, as a plain completion API does
+    proc = ghostpen(
+        "complete", "--model", q8, "--max-tokens", "10", "--no-heal", *GREEDY_ARGS, text
+    )
+    assert proc.returncode == 0 and proc.stdout == raw.text
 
 
 def test_complete_reads_stdin_and_prints_timings(tiny_model: TestModel) -> None:
@@ -157,8 +165,9 @@ def test_help_lists_the_commands_and_version() -> None:
 
 
 def engine_text(model: Path, text: str, settings: SamplingSettings) -> str:
+    """What the engine writes after ``text``, healed as the command line does."""
     with Engine(model) as engine:
-        return engine.complete(text, settings).text
+        return engine.complete(text, settings, heal=True, avoid_markup=True).text
 
 
 def test_draft_prints_the_engines_continuation(tiny_model: TestModel) -> None:

@@ -74,7 +74,11 @@ def test_logits_of_another_position_are_never_reused(engine: Engine) -> None:
     first = engine.complete(STORY, GREEDY.with_changes(max_tokens=4))
     again = engine.complete(STORY, GREEDY.with_changes(max_tokens=4))
     assert again.timings.prompt_tokens_evaluated == 0
-    assert again.token_ids == first.token_ids == _scratch(engine, STORY, GREEDY.with_changes(max_tokens=4))
+    assert (
+        again.token_ids
+        == first.token_ids
+        == _scratch(engine, STORY, GREEDY.with_changes(max_tokens=4))
+    )
     # and a prompt one token shorter than the kept one is evaluated again, not reused
     shorter_tokens = engine.tokenize(STORY)[:-1]
     got = engine.complete_tokens(shorter_tokens, GREEDY.with_changes(max_tokens=4))

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from app.core.engine import Engine
 from app.core.paths import AppPaths
 from app.core.sampling import GREEDY, RANGES
+from app.core.settings import CONFIDENCE_LEVELS
 from app.gui.main_window import MainWindow
 from app.gui.worker import RequestDone
 from tests.conftest import TestModel
@@ -62,6 +63,13 @@ def test_suggestion_controls_apply_without_restart(window: MainWindow) -> None:
     assert window.controller.settings.mode == "word"
     window.settings_panel.auto.setChecked(False)
     assert not window.auto_action.isChecked() and not window.controller.settings.auto_suggest
+    box = window.settings_panel.suggest_when
+    box.setCurrentIndex(box.findData("very_sure"))
+    assert window.controller.settings.suggest_when == "very_sure"
+    assert window.controller.policy.min_confidence == CONFIDENCE_LEVELS["very_sure"] > 0
+    assert window.settings.suggestions.suggest_when == "very_sure"  # saved with the rest
+    window.settings_panel.likeliest.setChecked(False)
+    assert not window.controller.settings.likeliest
 
 
 def test_a_value_the_core_refuses_is_reported_not_applied(window: MainWindow) -> None:

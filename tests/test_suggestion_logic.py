@@ -17,10 +17,15 @@ from app.core.typing_rhythm import MAX_DELAY_MS, TypingRhythm
     ("ghost", "word", "rest"),
     [
         (" the quick brown", " the", " quick brown"),
-        ("ing, and more", "ing,", " and more"),
+        ("ing, and more", "ing", ", and more"),  # the comma is a step of its own
+        (", and more", ",", " and more"),
         ("\n\nNew paragraph", "\n\nNew", " paragraph"),
         ("   ", "   ", ""),
-        ("end.", "end.", ""),
+        ("end.", "end", "."),
+        (' "Hello," she', ' "Hello', '," she'),  # an opening quote goes with its word
+        (" don't go", " don't", " go"),
+        (" well-known.", " well-known", "."),
+        ("...", "...", ""),
     ],
 )
 def test_split_word(ghost: str, word: str, rest: str) -> None:

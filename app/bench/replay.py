@@ -61,6 +61,8 @@ class ReplayResult:
     paints: int = 0
     stale_paints: int = 0
     cache_paints: int = 0
+    prefetches: int = 0  # sequels of a shown ghost computed ahead
+    prefetch_paints: int = 0  # ghosts shown from a prefetch still running at Tab
     accepted_chars: int = 0  # typed while matching the ghost (type-through)
     rss_after: int = 0
 
@@ -72,6 +74,8 @@ class ReplayResult:
             "paints": self.paints,
             "stale_paints": self.stale_paints,
             "cache_paints": self.cache_paints,
+            "prefetches": self.prefetches,
+            "prefetch_paints": self.prefetch_paints,
             "type_through_chars": self.accepted_chars,
             "keystroke_to_request_ms": summary(self.key_to_request_ms),
             "request_to_first_token_ms": summary(self.request_to_first_token_ms),
@@ -99,6 +103,8 @@ class _Probe(QObject):
         self.paints = 0
         self.stale = 0
         self.cache = 0
+        self.prefetch_ids: set[int] = set()
+        self.prefetch_paints = 0
         # Tokens evaluated for each keystroke: by its prefill and by the request after it.
         self.key_work: dict[float, int] = {}
         self.prefills = 0
@@ -132,6 +138,9 @@ class _Probe(QObject):
 
     @Slot(object)
     def _on_request(self, request: CompletionRequest) -> None:
+        if request.prefetch:  # not the writer's request: its engine work is counted only
+            self.prefetch_ids.add(request.id)
+            return
         if request.n_alternatives == 1:
             self.requests[request.id] = _Request(
                 request.id, request.created, self.last_key, self._before_cursor()
@@ -148,6 +157,9 @@ class _Probe(QObject):
 
     @Slot(object)
     def _on_finished(self, done: RequestDone) -> None:
+        if done.id in self.prefetch_ids:
+            self._charge(self.last_key, done.completion.timings.prompt_tokens_evaluated)
+            return
         r = self.requests.get(done.id)
         if r is not None:
             r.result = done
@@ -172,7 +184,11 @@ class _Probe(QObject):
     def _on_paint(self, ghost: str) -> None:
         now = time.perf_counter()
         self.paints += 1
-        r = self.requests.get(self.w.controller.shown_request_id)
+        shown = self.w.controller.shown_request_id
+        if shown in self.prefetch_ids:
+            self.prefetch_paints += 1
+            return
+        r = self.requests.get(shown)
         if r is None:  # served from the cache for exactly this text: fresh by construction
             self.cache += 1
             return
@@ -273,6 +289,8 @@ def _collect(
     result.paints = probe.paints
     result.stale_paints = probe.stale
     result.cache_paints = probe.cache
+    result.prefetches = len(probe.prefetch_ids)
+    result.prefetch_paints = probe.prefetch_paints
     result.loop_lag_ms = probe.lag
     result.accepted_chars = accepted
     result.rss_after = rss_bytes()

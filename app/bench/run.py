@@ -157,7 +157,8 @@ def _replay_lines(r: dict[str, Any], t: dict[str, float]) -> list[str]:
     lines = [
         f"  typing replay at {r['interval_ms']} ms/key: {r['chars']} chars, {r['requests']} "
         f"requests, {r['paints']} ghost paints ({r['cache_paints']} from the cache), "
-        f"{r['type_through_chars']} chars typed through a ghost, {r['prefills']} prefills",
+        f"{r['type_through_chars']} chars typed through a ghost, {r['prefills']} prefills, "
+        f"{r.get('prefetches', 0)} prefetches",
         f"    {'':38}{'p50':>8}{'p90':>8}{'max':>8}  target",
     ]
     for label, field, target in _ROWS:

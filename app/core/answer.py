@@ -28,7 +28,7 @@ from app.core.postprocess import SuggestionMode, shape_suggestion, suggestion_co
 __all__ = ["Answer", "Shown", "present"]
 
 _TRAILING_WORD = re.compile(r"\w+\Z")
-_HAS_WORD = re.compile(r"\w")
+_HAS_WORD = re.compile(r"[^\W_]")  # a letter or a digit
 
 
 @dataclass

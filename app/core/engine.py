@@ -467,9 +467,10 @@ class Engine:
     def prepare_healing(self) -> None:
         """Build the vocabulary index token healing uses (once per model: about 0.3 s for
         GPT-2's 50k tokens, 1.3 s for Gemma's 262k). Done on first use otherwise."""
-        self._vocabulary()
+        self.vocabulary()
 
-    def _vocabulary(self) -> tuple[list[bytes], VocabIndex]:
+    def vocabulary(self) -> tuple[list[bytes], VocabIndex]:
+        """Every token's bytes (empty for control tokens) and the healing index."""
         if self._pieces is None or self._index is None:
             self._check_open()
             vocab = self._llm._model.vocab
@@ -489,7 +490,7 @@ class Engine:
         tokens = self._prompt_tokens(prompt)
         if not prompt:
             return Healing(tuple(tokens), b"")
-        pieces, _index = self._vocabulary()
+        pieces, _index = self.vocabulary()
         healed = heal(prompt, tokens, pieces, keep=1 if self._add_bos else 0)
         if not healed.tokens:  # the whole prompt was one word: start a new document
             return Healing((self._eos,), healed.removed)
@@ -875,7 +876,7 @@ class Engine:
     def _markup_tokens(self) -> np.ndarray:
         """Tokens whose text is a whole markup tag or entity (``<strong>``, ``&amp;``)."""
         if self._markup is None:
-            pieces, _index = self._vocabulary()
+            pieces, _index = self.vocabulary()
             self._markup = np.asarray(
                 [t for t, p in enumerate(pieces) if p and _MARKUP_TOKEN.fullmatch(p)],
                 dtype=np.int32,
@@ -883,14 +884,15 @@ class Engine:
         return self._markup
 
     def _piece(self, token: int) -> bytes:
-        pieces, _index = self._vocabulary()
+        pieces, _index = self.vocabulary()
         return pieces[token]
 
     def _constrain(self, owed: bytes) -> np.ndarray | None:
         """Mask llama.cpp's logits to the tokens that write ``owed`` again (in place, so
         its own sampler chain does the rest); the allowed ids, or None if none exist."""
-        _pieces, index = self._vocabulary()
-        allowed = index.allowed(owed)
+        _pieces, index = self.vocabulary()
+        natural = self._llm.tokenize(owed, add_bos=False, special=False)
+        allowed = index.allowed(owed, natural[0] if natural else None)
         if allowed.size == 0:  # cannot happen with byte tokens; never sample from nothing
             return None
         row = self._logits_row()

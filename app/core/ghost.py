@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"\s*\S+")
+# A word with the spaces and opening punctuation before it ("\"Hello", " don't"), or a run
+# of punctuation: "ago," is two steps, so a word can be taken without a wrong comma.
+_WORD = re.compile(r"\s*(?:[^\w\s]*\w(?:[\w'’-]*\w)?|[^\w\s]+)")
 
 
 def type_through(ghost: str, typed: str) -> str | None:
@@ -23,7 +25,11 @@ def type_through(ghost: str, typed: str) -> str | None:
 
 
 def split_word(ghost: str) -> tuple[str, str]:
-    """(next word with its leading whitespace and attached punctuation, the rest)."""
+    """(next word with its leading whitespace and opening punctuation, the rest).
+
+    Punctuation after a word is a step of its own, so a suggestion's right word can be
+    taken without the comma or full stop the writer does not want.
+    """
     match = _WORD.match(ghost)
     if match is None:  # only whitespace left
         return ghost, ""

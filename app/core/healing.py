@@ -10,9 +10,10 @@ tokens are constrained to ones whose text extends what was removed: the model it
 writes the removed characters again, in the tokens it would have used, and goes on.
 
 The constraint needs, for a removed text ``R``, every token whose bytes start with ``R``
-(it finishes ``R`` and goes on) or are a prefix of ``R`` (the next tokens must finish the
-rest). :class:`VocabIndex` answers both from the vocabulary sorted by bytes, built once
-per model: a range of the sorted table plus one dictionary lookup per prefix of ``R``.
+(it finishes ``R`` and goes on), and the first token of ``R``'s own tokenization when it
+is shorter than ``R`` (the next tokens finish the rest, as the tokenizer would have
+written it). :class:`VocabIndex` answers from the vocabulary sorted by bytes, built once
+per model: a range of the sorted table.
 
 Everything here is bytes: a token may end inside a UTF-8 character.
 """
@@ -32,10 +33,11 @@ __all__ = ["MAX_HEAL_BYTES", "Healing", "VocabIndex", "heal", "heal_start"]
 #: inside rather than sent back whole for the model to rewrite.
 MAX_HEAL_BYTES = 48
 
-# The chunk the cursor may still be inside: a run of trailing whitespace, or a word or a
-# run of punctuation with the spaces and tabs before it (the space belongs to the word
-# after it). A line break before a word stays in the prompt: the word is a new token.
-_LAST_CHUNK = re.compile(r"(?:\s+|[^\S\r\n\u2028\u2029]*(?:\w+|[^\w\s]+))\Z")
+# The chunk the cursor may still be inside: a run of trailing whitespace, or a word (with
+# its apostrophes: GPT-2 spells "We're" as "We" + "'re") or a run of punctuation, with the
+# spaces and tabs before it (the space belongs to the word after it). A line break before
+# a word stays in the prompt: the word is a new token.
+_LAST_CHUNK = re.compile(r"(?:\s+|[^\S\r\n\u2028\u2029]*(?:[\w'’]*\w[\w'’]*|[^\w\s]+))\Z")
 
 
 def heal_start(text: str) -> int:
@@ -64,8 +66,8 @@ def heal(text: str, tokens: Sequence[int], piece: Sequence[bytes], *, keep: int 
     """Cut ``tokens`` (the tokenization of ``text``) back before the cursor's chunk.
 
     ``piece[t]`` is token ``t``'s bytes. The first ``keep`` tokens (a BOS) are never
-    removed. When the tokens do not spell ``text`` exactly (a tokenizer that normalises
-    the text), nothing is removed: an unhealed prompt is better than a wrong one.
+    removed. When the removed tokens do not spell the end of ``text`` exactly (a tokenizer
+    that normalises the text), nothing is removed: an unhealed prompt beats a wrong one.
     """
     data = text.encode("utf-8")
     start = len(text[: heal_start(text)].encode("utf-8"))
@@ -92,18 +94,34 @@ class VocabIndex:
         self._exact: dict[bytes, list[int]] = {}
         for p, t in order:
             self._exact.setdefault(p, []).append(t)
+        self._bytes_of = {t: p for p, t in order}
 
-    def allowed(self, removed: bytes) -> np.ndarray:
-        """Tokens whose bytes start with ``removed`` or are a (shorter) prefix of it."""
+    def allowed(self, removed: bytes, natural: int | None = None) -> np.ndarray:
+        """Tokens that may write ``removed`` again: those whose bytes start with it, and
+        ``natural``, the first token of ``removed``'s own tokenization, when that is
+        shorter (" North" of " Northw": its next tokens finish the word).
+
+        Other tokens that are a prefix of ``removed`` are not allowed: the model gives
+        them their probability for what usually follows them (Gemma's lone space before
+        a number), not for the rest of ``removed``, and a ghost that starts with one is
+        nonsense. When no token starts with ``removed`` and ``natural`` is not given,
+        every prefix is allowed, so that something can always be written.
+        """
         lo = bisect.bisect_left(self._sorted, removed)
         above = _successor(removed)
         hi = len(self._sorted) if above is None else bisect.bisect_left(self._sorted, above)
-        parts = [self._ids[lo:hi]]
-        for j in range(1, len(removed)):
-            found = self._exact.get(removed[:j])
-            if found:
-                parts.append(np.asarray(found, dtype=np.int32))
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        extensions = self._ids[lo:hi]
+        start = self._bytes_of.get(natural, b"") if natural is not None else b""
+        if start and len(start) < len(removed) and removed.startswith(start):
+            return np.concatenate([extensions, np.asarray([natural], dtype=np.int32)])
+        if extensions.size:
+            return extensions
+        parts = [
+            np.asarray(found, dtype=np.int32)
+            for j in range(1, len(removed))
+            if (found := self._exact.get(removed[:j]))
+        ]
+        return np.concatenate(parts) if parts else extensions
 
 
 def _successor(prefix: bytes) -> bytes | None:

@@ -129,8 +129,8 @@ BACKENDS = ("local", "remote")
 #: passages (docs/quality.md).
 CONFIDENCE_LEVELS: dict[str, float] = {
     "always": 0.0,
-    "fairly_sure": 0.15,
-    "very_sure": 0.35,
+    "fairly_sure": 0.12,
+    "very_sure": 0.3,
 }
 
 
@@ -178,7 +178,10 @@ class SuggestionSettings:
     ``debounce_ms`` is the base of the adaptive debounce. No automatic suggestion is made
     when more than ``max_line_suffix`` non-space characters are right of the cursor on its
     line (a ghost in the middle of a line mostly gets in the way). ``context_tokens`` is
-    the prompt budget. ``suggest_when`` is one of :data:`CONFIDENCE_LEVELS`.
+    the prompt budget. ``suggest_when`` is one of :data:`CONFIDENCE_LEVELS`. With
+    ``likeliest`` a suggestion is the model's likeliest words (greedy, no penalties: it is
+    right most often, and the same text always gets the same suggestion); without, it is
+    drawn with the sampling settings, as drafts and alternatives always are.
     """
 
     auto_suggest: bool = True
@@ -190,9 +193,11 @@ class SuggestionSettings:
     context_tokens: int = 384
     draft_tokens: int = 200
     suggest_when: str = "fairly_sure"
+    likeliest: bool = True
 
     def __post_init__(self) -> None:
         _check_bool("suggestions.auto_suggest", self.auto_suggest)
+        _check_bool("suggestions.likeliest", self.likeliest)
         if self.suggest_when not in CONFIDENCE_LEVELS:
             raise SettingError(
                 "suggestions.suggest_when must be one of "

@@ -122,6 +122,8 @@ class Features:
     junk_filter: bool = True
     confidence: bool = True
     prefetch: bool = True
+    #: The confidence a ghost needs, instead of the "suggest when" setting's (tuning).
+    min_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,8 @@ class SuggestionPolicy:
         """The probability a ghost's first word needs (0: show whatever comes)."""
         if not self.features.confidence:
             return 0.0
+        if self.features.min_confidence is not None:
+            return self.features.min_confidence
         return min_confidence(self.settings.suggest_when)
 
     def update_settings(
@@ -386,11 +390,14 @@ class SuggestionPolicy:
         prefetch: bool = False,
     ) -> CompletionRequest:
         text, at = window or self._window()
+        sampling = self.sampling.with_changes(max_tokens=self.settings.max_tokens)
+        if self.settings.likeliest and n_alternatives == 1:
+            sampling = likeliest(sampling)
         return CompletionRequest(
             id=self._host.new_request_id(),
             text=text,
             cursor=at,
-            sampling=self.sampling.with_changes(max_tokens=self.settings.max_tokens),
+            sampling=sampling,
             context_tokens=self.settings.context_tokens,
             n_alternatives=n_alternatives,
             created=self._clock(),
@@ -403,7 +410,10 @@ class SuggestionPolicy:
 
     def _cache_key(self, line_suffix: str) -> str:
         s = self.settings
-        return f"{s.mode}|{s.max_tokens}|{s.suggest_when}|{self.sampling!r}|{line_suffix}"
+        return (
+            f"{s.mode}|{s.max_tokens}|{s.suggest_when}|{s.likeliest}|{self.sampling!r}|"
+            f"{line_suffix}"
+        )
 
     def _serve_from_cache(self, window: str, at: int) -> bool:
         assert self._source is not None
@@ -680,6 +690,13 @@ class SuggestionPolicy:
         if text != self._ghost:
             self._ghost = text
             self._host.ghost_changed(text)
+
+
+def likeliest(sampling: SamplingSettings) -> SamplingSettings:
+    """``sampling`` made to pick the likeliest token every time, without penalties."""
+    return sampling.with_changes(
+        temperature=0.0, repeat_penalty=1.0, presence_penalty=0.0, frequency_penalty=0.0
+    )
 
 
 def _ms(end: float | None, start: float) -> float | None:

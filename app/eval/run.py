@@ -1,7 +1,8 @@
 """``ghostpen eval``: each text typed by the simulated writer, through the product and the
 baselines, in one run; a table, the figures as JSON, every ghost as JSON lines.
 
-The product runs with the app's settings (sampling from a preset when one is named),
+The product runs with the app's settings (suggestions drawn with a preset's sampling when
+one is named),
 without a pace (every ghost counts) and, with ``--pace``, at a key every ``pace`` ms
 (a ghost counts only if it is painted before the key that can take it).
 """
@@ -18,7 +19,7 @@ from typing import Any, TextIO
 from app.core.engine import Engine
 from app.core.sampling import SamplingSettings
 from app.core.serve import RequestServer
-from app.core.settings import SuggestionSettings
+from app.core.settings import SuggestionSettings, min_confidence
 from app.core.suggestion_policy import Features
 from app.eval.baselines import RawContinuation, WordCompletion, run_baseline
 from app.eval.junk import junk_kinds
@@ -65,8 +66,12 @@ class EvalReport:
             "threads": o.threads,
             "settings": {
                 "suggest_when": o.settings.suggest_when,
+                "min_confidence": o.features.min_confidence
+                if o.features.min_confidence is not None
+                else min_confidence(o.settings.suggest_when),
                 "mode": o.settings.mode,
                 "max_tokens": o.settings.max_tokens,
+                "likeliest": o.settings.likeliest,
             },
             "sampling": o.sampling.to_dict(),
             "features": {name: getattr(o.features, name) for name in FEATURES},
@@ -180,8 +185,13 @@ def table(report: EvalReport) -> str:
     off = [name for name in FEATURES if not getattr(o.features, name)]
     lines = [
         f"Ghostpen eval: {report.model_name} ({o.model.name}), {len(o.files)} file(s), "
-        f"{chars:,} characters; suggest when {o.settings.suggest_when.replace('_', ' ')}, "
-        f"mode {o.settings.mode}, temperature {o.sampling.temperature:g}"
+        f"{chars:,} characters; suggest when {_threshold(o)}, "
+        f"mode {o.settings.mode}, "
+        + (
+            "the likeliest words"
+            if o.settings.likeliest
+            else f"sampled at T={o.sampling.temperature:g}"
+        )
         + (f"; without {', '.join(off)}" if off else "")
         + (" (interrupted: figures so far)" if report.interrupted else ""),
         "",
@@ -223,6 +233,13 @@ def table(report: EvalReport) -> str:
         for name, g in junk[:8]:
             lines.append(f"    {name}: {g.before[-30:]!r} -> {g.text!r} ({', '.join(g.junk)})")
     return "\n".join(lines)
+
+
+def _threshold(o: EvalOptions) -> str:
+    level = o.settings.suggest_when.replace("_", " ")
+    if o.features.min_confidence is not None:
+        return f"p >= {o.features.min_confidence:g}"
+    return f"{level} (p >= {min_confidence(o.settings.suggest_when):g})"
 
 
 def _pct(x: float) -> str:

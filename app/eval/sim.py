@@ -105,8 +105,18 @@ class PolicyRun:
 
     # ----------------------------------------------------------------- the run
 
-    def run(self, stop: threading.Event | None = None, progress: Progress | None = None) -> Tally:
-        """Type the whole text (or until ``stop`` is set); the tally of what happened."""
+    def run(
+        self,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+        *,
+        settle: bool = False,
+    ) -> Tally:
+        """Type the whole text (or until ``stop`` is set); the tally of what happened.
+
+        ``settle``: after the last key, let the policy finish (the writer pauses), so
+        :attr:`Screen.ghost <app.eval.writer.Screen.ghost>` is what it shows there.
+        """
         started = time.perf_counter()
         self._schedule(self.clock(), self._key)
         while self.screen.pos < len(self._text):
@@ -122,10 +132,21 @@ class PolicyRun:
                 self._schedule(max(self.clock(), self._last_key + self._gap), self._key)
             if progress is not None:
                 progress(self.screen.pos, len(self._text))
+        if settle and not self.tally.interrupted:
+            self._settle()
         self.policy.shutdown()
         self.tally.chars = self.screen.pos
         self.tally.seconds = time.perf_counter() - started
         return self.tally
+
+    def _settle(self) -> None:
+        """Serve what is queued and fire the timers that are set, until nothing is left."""
+        while self._jobs or self._events:
+            self._dispatch_due()
+            if self._jobs:
+                self._run_job(self._jobs.pop(0))
+            elif self._events:
+                self.clock.wait_until(self._events[0][0])
 
     def _schedule(self, when: float, action: Callable[[], None]) -> int:
         seq = next(self._seq)

@@ -36,6 +36,7 @@ from app.core.llama_runtime import build_info
 from app.core.postprocess import SuggestionMode
 from app.core.sampling import PRESETS, RANGES, SamplingSettings, SettingError
 from app.core.settings import (
+    CONFIDENCE_LEVELS,
     RUNTIME_RANGES,
     SUGGESTION_RANGES,
     AppSettings,
@@ -147,6 +148,14 @@ MODE_LABELS = {
 }
 
 
+#: The "Suggest when" choices (values: ``CONFIDENCE_LEVELS``).
+CONFIDENCE_LABELS = {
+    "always": QT_TRANSLATE_NOOP("SettingsPanel", "Always"),
+    "fairly_sure": QT_TRANSLATE_NOOP("SettingsPanel", "Fairly sure"),
+    "very_sure": QT_TRANSLATE_NOOP("SettingsPanel", "Very sure"),
+}
+
+
 class SettingsPanel(QDockWidget):
     """Emits ``settingsChanged`` with a whole, validated :class:`AppSettings`."""
 
@@ -211,6 +220,31 @@ class SettingsPanel(QDockWidget):
                 lambda _i: self._apply("suggestions", "mode", self.mode.currentData())
             )
             form.addRow(self.tr("Length"), self.mode)
+            self.suggest_when = QComboBox()
+            for level in CONFIDENCE_LEVELS:
+                self.suggest_when.addItem(self.tr(CONFIDENCE_LABELS[level]), level)
+            self.suggest_when.setToolTip(
+                self.tr(
+                    "How sure the model must be of a suggestion's words to show them. A "
+                    "suggestion stops where the model starts guessing; Always shows "
+                    "whatever it writes."
+                )
+            )
+            self.suggest_when.currentIndexChanged.connect(
+                lambda _i: self._apply(
+                    "suggestions", "suggest_when", self.suggest_when.currentData()
+                )
+            )
+            form.addRow(self.tr("Suggest when"), self.suggest_when)
+            self.likeliest = QCheckBox(self.tr("Likeliest words"))
+            self.likeliest.setToolTip(
+                self.tr(
+                    "On: a suggestion is the model's likeliest words, the ones most often "
+                    "right. Off: it is drawn with the sampling settings, as drafts are."
+                )
+            )
+            self.likeliest.toggled.connect(lambda on: self._apply("suggestions", "likeliest", on))
+            form.addRow(self.likeliest)
         for field in (f for f in FIELDS if f.section == section):
             form.addRow(self.tr(field.label), self._control(field))
         if section == "runtime":
@@ -359,11 +393,14 @@ class SettingsPanel(QDockWidget):
                 if value is not None:
                     spin.setValue(value)
             self.auto.setChecked(settings.suggestions.auto_suggest)
+            self.likeliest.setChecked(settings.suggestions.likeliest)
             runtime = settings.runtime
             self.backend.setCurrentIndex(max(0, self.backend.findData(runtime.backend)))
             self.remote_url.setText(runtime.remote_url or "")
             self.remote_key.setText(runtime.remote_api_key or "")
             self.mode.setCurrentIndex(max(0, self.mode.findData(settings.suggestions.mode)))
+            level = settings.suggestions.suggest_when
+            self.suggest_when.setCurrentIndex(max(0, self.suggest_when.findData(level)))
             self.presets.clear()
             choices = {**PRESETS, **dict(settings.user_presets)}
             self.presets.addItems(list(choices))
