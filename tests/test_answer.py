@@ -20,7 +20,7 @@ def stream(pieces: list[tuple[str, float]], *, final: bool = True) -> Answer:
     for piece, p in pieces:
         total += math.log(p)
         answer.add(piece, total)
-    answer.final = final
+    answer.final = answer.ended = final  # the model ended it: its last word is whole
     return answer
 
 
@@ -58,17 +58,17 @@ def test_confidence_is_the_probability_of_the_ghost() -> None:
 
 def test_an_unscored_answer_is_shown_whole() -> None:
     """A remote server gives no probabilities: no confidence cut."""
-    answer = Answer("a man with a gun.", final=True)
+    answer = Answer("a man with a gun.", final=True, ended=True)
     assert present(answer, SENTENCE, prefix="She saw ", min_confidence=0.5).text == (
         "a man with a gun."
     )
 
 
 def test_junk_is_cut_and_an_answer_opening_with_it_is_flagged() -> None:
-    clean_head = Answer("hated to open <em>it</em> now.", final=True)
+    clean_head = Answer("hated to open <em>it</em> now.", final=True, ended=True)
     shown = present(clean_head, SENTENCE, prefix="she ")
     assert shown.text == "hated to open" and not shown.junk and shown.settled
-    opening = Answer("<strong>Lydia</strong> standing there.", final=True)
+    opening = Answer("<strong>Lydia</strong> standing there.", final=True, ended=True)
     shown = present(opening, SENTENCE, prefix="She saw ")
     assert shown.text == "" and shown.junk
     # without the filter the same answer is shown as it came (the eval's "before")
@@ -76,13 +76,30 @@ def test_junk_is_cut_and_an_answer_opening_with_it_is_flagged() -> None:
 
 
 def test_punctuation_alone_is_no_suggestion() -> None:
-    assert present(Answer(",", final=True), SENTENCE, prefix="He said").text == ""
-    assert present(Answer(", and", final=True), SENTENCE, prefix="He said").text == ", and"
+    assert present(Answer(",", final=True, ended=True), SENTENCE, prefix="He said").text == ""
+    assert (
+        present(Answer(", and", final=True, ended=True), SENTENCE, prefix="He said").text == ", and"
+    )
+
+
+def test_an_answer_cut_at_its_token_limit_shows_no_half_word() -> None:
+    answer = Answer(" I went to the store and bou", final=True)  # max_tokens reached
+    assert present(answer, SENTENCE, prefix="Then").text == " I went to the store and"
+    assert present(stream([(" I", 0.9), (" don", 0.9), ("'t", 0.9)], final=False),
+                   SENTENCE, prefix="Then", min_confidence=0.1).text == " I"  # fmt: skip
+
+
+def test_junk_that_starts_inside_a_word_takes_the_word_with_it() -> None:
+    shown = present(Answer("a pieceCollinsCollinsCollins", final=True, ended=True), SENTENCE)
+    assert shown.text == "a"
 
 
 def test_streaming_never_shows_what_may_become_markup() -> None:
     answer = Answer("hated to open <em", final=False)
     assert present(answer, SENTENCE, prefix="she ").text == "hated to open"
+    for partial in ("write to joe@exa", "see http:", "visit www.exa"):  # links, too
+        shown = present(Answer(partial), SENTENCE, prefix="Then ")
+        assert shown.text == partial.rsplit(" ", 1)[0], partial
 
 
 @pytest.mark.parametrize(

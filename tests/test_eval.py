@@ -145,3 +145,22 @@ def test_eval_refuses_bad_input_clearly(
     with pytest.raises(SystemExit):
         main(["eval", str(latin1), "--model", str(tiny_model["q8_0"])])
     assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_a_settled_run_shows_the_ghost_after_the_last_key(tiny_model: TestModel) -> None:
+    """The first-ghost check types a prompt, then pauses: the ghost there is on screen."""
+    from app.core.engine import Engine
+    from app.core.sampling import GREEDY
+    from app.core.settings import SuggestionSettings
+    from app.core.suggestion_policy import Features
+    from app.eval.sim import PolicyRun
+
+    with Engine(tiny_model["q8_0"]) as engine:
+        run = PolicyRun(
+            engine, "The ship left the harbour at dawn and ",
+            settings=SuggestionSettings(suggest_when="always"), sampling=GREEDY,
+            features=Features(), pace_ms=None,
+        )  # fmt: skip
+        tally = run.run(settle=True)
+    assert run.screen.ghost and not run.screen.ghost.startswith(" ")
+    assert tally.ghosts and tally.chars == len("The ship left the harbour at dawn and ")

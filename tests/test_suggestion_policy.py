@@ -127,7 +127,7 @@ def answer(
     for piece, p in pieces:
         total += math.log(p)
         policy.on_piece(request.id, piece, total)
-    finish(policy, request, StopReason.LENGTH)
+    finish(policy, request, StopReason.EOS)
 
 
 def finish(policy: SuggestionPolicy, request: CompletionRequest, reason: StopReason) -> None:
@@ -319,3 +319,48 @@ def test_suggestions_are_the_likeliest_words_unless_asked_to_sample(world) -> No
     type_(policy, host, doc, "s")
     request = debounce(policy, host)
     assert request.sampling.temperature == 1.0 and request.sampling.repeat_penalty == 1.05
+
+
+def test_tab_tab_tab_each_sequel_comes_from_a_live_prefetch(world) -> None:  # type: ignore[no-untyped-def]
+    """A ghost served from the cache prefetches its own sequel, and nothing issued after
+    it supersedes that prefetch (a superseded one would be waited for in vain)."""
+    policy, host, doc, _clock = world
+    type_(policy, host, doc, "I love you more than ")
+    answer(policy, debounce(policy, host), [("anything", 0.9), (" else", 0.9), (" in", 0.05)])
+    first = host.sent[-1]
+    answer(policy, first, [(" in", 0.8), (" the", 0.9), (" world", 0.9), (".", 0.9)])
+    for ghost, sequel in ((" in the world.", [(" I", 0.9), (" know", 0.9)]),):
+        doc.text += policy.ghost
+        policy.ghost_consumed(policy.ghost, "")
+        del host.timers[Timer.SETTLE]
+        policy.timer_fired(Timer.SETTLE)
+        assert host.ghost == ghost
+        second = host.sent[-1]
+        assert second.prefetch and host.last_id == second.id  # no prefill after it
+        answer(policy, second, sequel)
+    doc.text += policy.ghost
+    policy.ghost_consumed(policy.ghost, "")
+    del host.timers[Timer.SETTLE]
+    policy.timer_fired(Timer.SETTLE)
+    assert host.ghost == " I know"
+
+
+def test_a_ghost_that_turns_into_junk_is_taken_back_and_the_next_candidate_asked(world) -> None:  # type: ignore[no-untyped-def]
+    policy, host, doc, _clock = world
+    policy.update_settings(SuggestionSettings(suggest_when="always"))
+    type_(policy, host, doc, "Write to me at ")
+    request = debounce(policy, host)
+    policy.on_piece(request.id, "home", 0.0)
+    policy.on_piece(request.id, " or", 0.0)
+    assert host.ghost == "home or"
+    policy.on_piece(request.id, " at", 0.0)
+    policy.on_piece(request.id, " x@example.org", 0.0)  # an address the writer never wrote
+    finish(policy, request, StopReason.EOS)
+    assert host.ghost == "home or at"  # the clean head stays
+    type_(policy, host, doc, "j")
+    request = debounce(policy, host)
+    policy.on_piece(request.id, "oe@exa", 0.0)
+    assert host.ghost == ""  # may still become an address: held back
+    policy.on_piece(request.id, "mple.org", 0.0)
+    finish(policy, request, StopReason.EOS)
+    assert host.ghost == "" and host.sent[-1].branch == 1  # the next likeliest is asked for

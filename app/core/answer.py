@@ -27,7 +27,9 @@ from app.core.postprocess import SuggestionMode, shape_suggestion, suggestion_co
 
 __all__ = ["Answer", "Shown", "present"]
 
-_TRAILING_WORD = re.compile(r"\w+\Z")
+# A word, apostrophes and hyphens inside it: "don't", "well-known" ("don'" may go on).
+_TRAILING_WORD = re.compile(r"[\w'’-]*\w[\w'’-]*\Z|[\w'’-]+\Z")
+_WORDISH = re.compile(r"[\w'’-]")
 _HAS_WORD = re.compile(r"[^\W_]")  # a letter or a digit
 
 
@@ -37,11 +39,15 @@ class Answer:
 
     ``marks`` holds, for each piece, ``(len(raw) after it, summed log-probability of the
     tokens so far)``; ``nan`` when the backend gives no probabilities (a remote server).
+    ``final``: no more pieces will come. ``ended``: the model itself ended the text (its
+    end of text, a stop string), so its last word is whole; an answer cut at its token
+    limit or stopped early may end inside a word.
     """
 
     raw: str = ""
     marks: list[tuple[int, float]] = field(default_factory=list)
     final: bool = False
+    ended: bool = False
 
     def add(self, piece: str, logprob: float = math.nan) -> None:
         self.raw += piece
@@ -65,7 +71,7 @@ class Answer:
         its confidence given that start."""
         base = self.logprob_at(n)
         marks = [(end - n, lp - base) for end, lp in self.marks if end > n]
-        return Answer(self.raw[n:], marks, self.final)
+        return Answer(self.raw[n:], marks, self.final, self.ended)
 
 
 @dataclass(frozen=True)
@@ -94,18 +100,20 @@ def present(
     if min_confidence > 0.0 and answer.scored:
         text, cut = _confident(answer, math.log(min_confidence))
         settled = settled or cut
+    elif final and not answer.ended:
+        text = _whole_words(raw)  # cut at its token limit: the last word may be half
     ghost = shape_suggestion(text, mode, prefix=prefix, suffix=suffix)
     settled = settled or suggestion_complete(text, mode, prefix=prefix)
     junk = False
     if filter_junk:
         at = junk_filter.junk_start(ghost, prefix=prefix, document=document or prefix)
         if at is not None:
-            ghost = _word_head(ghost[:at])
-            junk, settled = not ghost, True
+            ghost = _word_head(ghost, at)
+            junk, settled = not _HAS_WORD.search(ghost), True
         elif not settled:
             held = junk_filter.undecided(ghost, prefix)
             if held is not None:
-                ghost = _word_head(ghost[:held])
+                ghost = _word_head(ghost, held)
         if not _HAS_WORD.search(ghost):
             ghost = ""  # a space or a comma alone is no suggestion
     confidence = None
@@ -127,14 +135,24 @@ def _confident(answer: Answer, threshold: float) -> tuple[str, bool]:
         end = mark_end
     text = raw[:end]
     if end < len(raw):
-        ends_word = not (raw[end - 1 : end].isalnum() and raw[end].isalnum()) if end else True
+        ends_word = not (end and _wordish(raw[end - 1]) and _wordish(raw[end]))
     else:
-        ends_word = answer.final  # the next piece may still continue the word
-    if not ends_word:
-        text = _TRAILING_WORD.sub("", text)
-    return text, cut
+        ends_word = answer.ended  # the next piece may still continue the word
+    return (text if ends_word else _TRAILING_WORD.sub("", text)), cut
 
 
-def _word_head(text: str) -> str:
-    """``text`` without a trailing partial word or spaces: what comes before junk."""
-    return text.rstrip()
+def _whole_words(raw: str) -> str:
+    return _TRAILING_WORD.sub("", raw)
+
+
+def _wordish(ch: str) -> bool:
+    return bool(_WORDISH.fullmatch(ch))
+
+
+def _word_head(ghost: str, at: int) -> str:
+    """What comes before junk at ``at``: without the word the junk starts inside of
+    (``a\x07bell`` keeps ``a``), and without trailing spaces."""
+    head = ghost[:at]
+    if at < len(ghost) and head and _wordish(head[-1]) and _wordish(ghost[at]):
+        head = _TRAILING_WORD.sub("", head)
+    return head.rstrip()

@@ -468,6 +468,7 @@ class Engine:
         """Build the vocabulary index token healing uses (once per model: about 0.3 s for
         GPT-2's 50k tokens, 1.3 s for Gemma's 262k). Done on first use otherwise."""
         self.vocabulary()
+        self._markup_tokens()
 
     def vocabulary(self) -> tuple[list[bytes], VocabIndex]:
         """Every token's bytes (empty for control tokens) and the healing index."""
@@ -564,11 +565,12 @@ class Engine:
     def next_token_logits(self, prompt: str) -> tuple[np.ndarray, list[int]]:
         """Logits of the token after ``prompt`` and the prompt tokens (the penalty history).
 
-        For the live sampler view: the prompt is tokenized and evaluated exactly as
-        :meth:`complete` does (BOS rule, empty prompt = new document, prefix reuse), so
-        the next completion reuses this call's cache. The window is the last ``n_ctx``
-        tokens. The logits are a float32 copy: llama.cpp overwrites its buffer on the
-        next evaluation. A :meth:`cancel` during evaluation raises :class:`EngineError`.
+        For the live sampler view: the prompt is tokenized and evaluated as an unhealed
+        :meth:`complete` does (BOS rule, empty prompt = new document, prefix reuse): the
+        distribution after the raw text, which is what the sampling settings act on.
+        The window is the last ``n_ctx`` tokens. The logits are a float32 copy:
+        llama.cpp overwrites its buffer on the next evaluation. A :meth:`cancel` during
+        evaluation raises :class:`EngineError`.
         """
         tokens = self.tokenize(prompt)
         if self._add_bos:
@@ -796,7 +798,6 @@ class Engine:
                     token = sampler.sample(self._llm)
                 if scored:
                     step = float(row[token]) - lse
-                    logprobs.append(step)
                     logprob += step
                 if owed:
                     owed = owed[len(self._piece(token)) :]
@@ -806,6 +807,8 @@ class Engine:
                     reason = StopReason.EOS
                     break
                 generated.append(token)
+                if scored:
+                    logprobs.append(step)
                 history.append(token)
                 if out.feed_bytes(self._llm.detokenize([token])):
                     reason = StopReason.STOP
@@ -863,6 +866,8 @@ class Engine:
         """The rank-th likeliest next token (0 = the most likely), of ``among`` if given."""
         logits = self._logits_row()
         ids = np.arange(logits.size) if among is None else among
+        finite = np.isfinite(logits[ids])  # banned tokens are no candidates
+        ids = ids[finite]
         scores = logits[ids]
         rank = min(rank, scores.size - 1)
         top = np.argpartition(-scores, rank)[: rank + 1]

@@ -32,6 +32,7 @@ __all__ = ["MAX_HEAL_BYTES", "Healing", "VocabIndex", "heal", "heal_start"]
 #: At most this many bytes are removed: a 300-character "word" (a URL, a hash) is cut
 #: inside rather than sent back whole for the model to rewrite.
 MAX_HEAL_BYTES = 48
+_TAIL_CHARS = 2 * MAX_HEAL_BYTES
 
 # The chunk the cursor may still be inside: a run of trailing whitespace, or a word (with
 # its apostrophes: GPT-2 spells "We're" as "We" + "'re") or a run of punctuation, with the
@@ -41,9 +42,15 @@ _LAST_CHUNK = re.compile(r"(?:\s+|[^\S\r\n\u2028\u2029]*(?:[\w'’]*\w[\w'’]*|
 
 
 def heal_start(text: str) -> int:
-    """Index in ``text`` where the chunk the cursor may still be inside starts."""
-    match = _LAST_CHUNK.search(text)
-    return match.start() if match else len(text)
+    """Index in ``text`` where the chunk the cursor may still be inside starts.
+
+    Only the tail is searched (at most ``MAX_HEAL_BYTES`` are removed anyway): the
+    pattern's cost grows fast with the length of a run of word characters, which text
+    without spaces (Chinese, a long number) makes long.
+    """
+    tail = text[-_TAIL_CHARS:]
+    match = _LAST_CHUNK.search(tail)
+    return len(text) - len(tail) + (match.start() if match else len(tail))
 
 
 @dataclass(frozen=True)

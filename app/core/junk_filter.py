@@ -32,6 +32,10 @@ _MARKUP = re.compile(
 )
 # What may still grow into markup at the end of a streamed text: held back until known.
 _OPEN_MARKUP = re.compile(r"(?:<[/!?]?[\w:-]*(?:\s[^<>]*)?|&#?[\w]{0,31}|\[/?[a-z]*)\Z")
+# What may still grow into a link or an address: "joe@exa", "http://", "www.".
+_OPEN_LINK = re.compile(
+    r"(?:[\w.+-]+@[\w.-]*|\b[a-z][a-z0-9+.-]*:/{0,2}\S*|\bwww\.?\S*)\Z", re.IGNORECASE
+)
 _LINK = re.compile(
     r"(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>\"']+"  # a URL
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # an e-mail address
@@ -66,12 +70,15 @@ def junk_start(ghost: str, *, prefix: str = "", document: str = "") -> int | Non
 
 
 def undecided(ghost: str, prefix: str = "") -> int | None:
-    """Where a streamed ghost's tail may still turn into junk (``<em``, ``&am``, the start
-    of the sentence just written): show it only once more text decides."""
+    """Where a streamed ghost's tail may still turn into junk (``<em``, ``&am``,
+    ``joe@exa``, ``http:``, the start of the sentence just written): show it only once
+    more text decides."""
     if _echo_in_progress(ghost, prefix):
         return 0
-    match = _OPEN_MARKUP.search(ghost)
-    return match.start() if match and match.group() else None
+    starts = [
+        m.start() for m in (_OPEN_MARKUP.search(ghost), _OPEN_LINK.search(ghost)) if m and m.group()
+    ]
+    return min(starts) if starts else None
 
 
 def _markup(ghost: str) -> int | None:

@@ -37,14 +37,18 @@ class RequestServer:
     def prompt(self, request: CompletionRequest | PrefillRequest) -> PromptContext:
         """The prompt for ``request``, keeping the last prompt's start while it fits."""
         engine = self.engine
-        self._last_prompt = extend_prompt(
+        context = extend_prompt(
             self._last_prompt,
             request.text,
             request.cursor,
             engine.count_tokens,
             budget_tokens=min(request.context_tokens, engine.n_ctx - 1),
         )
-        return self._last_prompt
+        if not (isinstance(request, CompletionRequest) and request.prefetch):
+            # A prefetch's text (the ghost as if typed) is usually not what the writer
+            # types next: its start must not become the one the next prompts keep.
+            self._last_prompt = context
+        return context
 
     def prefill(self, request: PrefillRequest, cancel: threading.Event) -> Prefill | None:
         """Evaluate the request's prompt ahead (None: a server keeps its own cache)."""

@@ -297,10 +297,10 @@ class SuggestionPolicy:
         """
         if not self.model_ready or self.remote:
             return
-        if self._pending is not None or self._alt_request:
+        if self._pending is not None or self._alt_request or self._prefetch is not None:
             return  # the engine is busy with an answer the writer may still see
         request = PrefillRequest(
-            id=self._host.new_request_id(),
+            id=self._new_id(),
             text=window,
             cursor=at,
             max_tokens=self.settings.max_tokens,
@@ -328,7 +328,7 @@ class SuggestionPolicy:
             self._pending.consumed += consumed
         if self._alt_request:  # computed for the old cursor: drop them
             self._alt_request = 0
-            self._host.new_request_id()
+            self._new_id()
             self._host.busy_changed(False)
         self._alternatives = []
         if not remainder:
@@ -394,7 +394,7 @@ class SuggestionPolicy:
         if self.settings.likeliest and n_alternatives == 1:
             sampling = likeliest(sampling)
         return CompletionRequest(
-            id=self._host.new_request_id(),
+            id=self._new_id(),
             text=text,
             cursor=at,
             sampling=sampling,
@@ -424,7 +424,7 @@ class SuggestionPolicy:
         shown = self._present(answer, window[:at], after, window)
         if not shown.text:
             return False
-        self._shown_request = self._host.new_request_id()
+        self._shown_request = self._new_id()
         self._show(shown.text, new=True, confidence=shown.confidence)
         self._host.stats_changed(SuggestionStats(0.0, 0.0, 0.0, 0, 0.0, 0, from_cache=True))
         self._prefetch_after(window, at, shown.text)
@@ -461,7 +461,7 @@ class SuggestionPolicy:
         _before, after = self._source.line_around_cursor() if self._source else ("", "")
         text = window[:at] + ghost + window[at:]
         request = self._request(window=(text, at + len(ghost)), prefetch=True)
-        self._prefetch = self._pending_for(request, after)
+        self._prefetch = self._pending_for(request, after)  # after _new_id dropped the old
         self._host.send_completion(request)
 
     def _adopt_prefetch(self, window: str, at: int) -> bool:
@@ -477,6 +477,7 @@ class SuggestionPolicy:
             self._drop_prefetch()
             return False
         self._prefetch, self._pending = None, p
+        p.created = self._clock()  # its latency counts from the Tab, not from the reading
         self._host.busy_changed(True)
         if p.answer.raw:
             self._refresh(p)
@@ -484,8 +485,13 @@ class SuggestionPolicy:
 
     def _drop_prefetch(self) -> None:
         if self._prefetch is not None:
-            self._prefetch = None
-            self._host.new_request_id()  # supersedes it
+            self._new_id()  # supersedes it
+
+    def _new_id(self) -> int:
+        """The next request id. Every request in flight is stale from now on, a prefetch
+        too: one that was superseded must never be waited for."""
+        self._prefetch = None
+        return self._host.new_request_id()
 
     def _start(self, timer: Timer, delay_ms: int) -> None:
         self._timers.add(timer)
@@ -507,10 +513,9 @@ class SuggestionPolicy:
             self._latency.overtaken(waited)
         prefetch = self._prefetch is not None and not keep_prefetch
         if self._pending is not None or self._alt_request or prefetch:
-            self._host.new_request_id()  # supersedes what is in flight
             busy = self._pending is not None or bool(self._alt_request)
+            self._new_id()  # supersedes what is in flight
             self._pending = None
-            self._prefetch = None
             self._alt_request = 0
             if busy:
                 self._host.busy_changed(False)
@@ -560,6 +565,8 @@ class SuggestionPolicy:
             if not text.startswith(p.consumed):
                 return shown
             text = text[len(p.consumed) :]
+        if not text and shown.junk and self._shown_request == p.id and self._ghost:
+            self._set_ghost("")  # what was shown turned out to open junk: take it back
         if text and text != self._ghost:
             if not self._cursor_unmoved(p):  # recovery: never paint a ghost out of place
                 self._cancel_all()
@@ -591,6 +598,7 @@ class SuggestionPolicy:
         q = self._prefetch
         if q is not None and done.id == q.id:
             q.answer.final = True
+            q.answer.ended = _ended(done)
             self._prefetch = None
             if done.completion.stop_reason is not StopReason.CANCELLED or q.stopped_early:
                 self._cache.store(q.prefix, self._cache_key(q.line_suffix), q.answer)
@@ -604,6 +612,7 @@ class SuggestionPolicy:
         if completion.stop_reason is StopReason.CANCELLED and not p.stopped_early:
             return
         p.answer.final = True
+        p.answer.ended = _ended(done)
         shown = self._refresh(p)
         self._cache.store(p.prefix, self._cache_key(p.line_suffix), p.answer)
         self._host.suggestion_finished(done.id)
@@ -697,6 +706,11 @@ def likeliest(sampling: SamplingSettings) -> SamplingSettings:
     return sampling.with_changes(
         temperature=0.0, repeat_penalty=1.0, presence_penalty=0.0, frequency_penalty=0.0
     )
+
+
+def _ended(done: RequestDone) -> bool:
+    """Did the model end the text itself (so its last word is whole)?"""
+    return done.completion.stop_reason in (StopReason.EOS, StopReason.STOP)
 
 
 def _ms(end: float | None, start: float) -> float | None:

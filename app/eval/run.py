@@ -103,10 +103,9 @@ def run_eval(
     with Engine(options.model, n_threads=options.threads) as engine:
         engine.prepare_healing()
         report = EvalReport(options, engine.info.name)
-        server = RequestServer(engine)
         for path, full in texts:
             text = full[: options.limit] if options.limit else full
-            for name, run in _runs(options, engine, server, text):
+            for name, run in _runs(options, engine, text):
                 if stop is not None and stop.is_set():
                     break
                 tally = run(stop, None if progress is None else _labelled(progress, name, path))
@@ -125,9 +124,7 @@ def run_eval(
 RunFn = Callable[[threading.Event | None, Callable[[int, int], None] | None], Tally]
 
 
-def _runs(
-    options: EvalOptions, engine: Engine, server: RequestServer, text: str
-) -> list[tuple[str, RunFn]]:
+def _runs(options: EvalOptions, engine: Engine, text: str) -> list[tuple[str, RunFn]]:
     def policy(pace: float | None) -> RunFn:
         def run(stop: threading.Event | None, progress: Callable[[int, int], None] | None) -> Tally:
             name = "ghostpen" if pace is None else f"ghostpen at {pace:g} ms/key"
@@ -139,7 +136,7 @@ def _runs(
                 features=options.features,
                 pace_ms=pace,
                 name=name,
-                server=server,
+                server=RequestServer(engine),  # each run builds its prompts from scratch
             )
             return sim.run(stop, progress)
 

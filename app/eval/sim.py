@@ -118,7 +118,7 @@ class PolicyRun:
         :attr:`Screen.ghost <app.eval.writer.Screen.ghost>` is what it shows there.
         """
         started = time.perf_counter()
-        self._schedule(self.clock(), self._key)
+        self._schedule_key(self.clock())
         while self.screen.pos < len(self._text):
             if stop is not None and stop.is_set():
                 self.tally.interrupted = True
@@ -129,7 +129,7 @@ class PolicyRun:
             elif self._events:
                 self.clock.wait_until(self._events[0][0])
             else:  # nothing left to wait for (only without a pace): the writer's next key
-                self._schedule(max(self.clock(), self._last_key + self._gap), self._key)
+                self._schedule_key(max(self.clock(), self._last_key + self._gap))
             if progress is not None:
                 progress(self.screen.pos, len(self._text))
         if settle and not self.tally.interrupted:
@@ -160,10 +160,14 @@ class PolicyRun:
 
     # ----------------------------------------------------------------- the writer
 
-    def _key(self) -> None:
+    def _schedule_key(self, when: float) -> None:
+        self._schedule(when, lambda: self._key(when))
+
+    def _key(self, now: float) -> None:
+        """The writer's key, due at ``now``: it may be handled late (between two tokens),
+        but it counts from when it was due, as in the app, where it comes at once."""
         if self.screen.pos >= len(self._text):
             return
-        now = self.clock()
         self._last_key = now
         press = next_press(self.screen.ghost, self._text, self.screen.pos)
         if self._accepted_at is not None:
@@ -175,7 +179,7 @@ class PolicyRun:
         else:
             self.policy.ghost_consumed(press.text, rest)
         if self._pace is not None:
-            self._schedule(now + self._pace, self._key)
+            self._schedule_key(now + self._pace)
 
     # ----------------------------------------------------------------- the engine thread
 

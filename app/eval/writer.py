@@ -121,8 +121,9 @@ class Screen:
         self.tally.key_kinds[press.key.value] += 1
         self.pos += len(press.text)
         ghost = self.ghost
-        if press.key is Key.TYPE and not ghost.startswith(press.text):
-            self.ghost, self.record = "", None
+        through = ghost.startswith(press.text) and press.text.isprintable()  # as the editor
+        if press.key is Key.TYPE and not through:
+            self.ghost, self.record, self._consumed = "", None, ""
             return None
         rest = ghost[len(press.text) :]
         self.ghost = rest
@@ -133,6 +134,8 @@ class Screen:
             else:
                 self.record.accepted += press.text
                 self.record.accepted_words += 1 if press.key is Key.WORD else _words(press.text)
+        if not rest:  # all of it is in the document: the next ghost is another one
+            self.record, self._consumed = None, ""
         return rest
 
 
