@@ -129,7 +129,7 @@ BACKENDS = ("local", "remote")
 #: passages (docs/quality.md).
 CONFIDENCE_LEVELS: dict[str, float] = {
     "always": 0.0,
-    "fairly_sure": 0.12,
+    "fairly_sure": 0.05,
     "very_sure": 0.3,
 }
 
