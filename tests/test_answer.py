@@ -141,3 +141,19 @@ def test_an_echo_of_the_sentence_just_written() -> None:
     assert junk_start("and then She opened the door slowly", prefix=prefix) == len("and then ")
     assert undecided("She opened", prefix) == 0  # may still become the echo: wait
     assert junk_start("She smiled.", prefix=prefix) is None
+
+
+def test_loops_and_echoes_the_eval_found_on_its_report_passages() -> None:
+    """Two ghosts the eval's own checker flagged: a loop with commas between its copies,
+    and the start of the sentence being written again in another case."""
+    assert junk_start(" joy, joy", prefix="will return to her With joy,") == len(" joy, ")
+    prefix = "You have caught the spirit. You have made the interest of this country your life;"
+    assert junk_start(" you have made", prefix=prefix) == 0
+    # a phrase of three words three times, even apart
+    ghost = " the old man and the old man and the old man"
+    assert junk_start(ghost, prefix="x") == ghost.rindex("the old man")
+
+
+def test_a_ghost_never_ends_by_opening_a_quote() -> None:
+    shown = present(Answer("wn as the “Garden", final=True, ended=False), SENTENCE)
+    assert shown.text == "wn as the"

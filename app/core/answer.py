@@ -30,6 +30,7 @@ __all__ = ["Answer", "Shown", "present"]
 # A word, apostrophes and hyphens inside it: "don't", "well-known" ("don'" may go on).
 _TRAILING_WORD = re.compile(r"[\w'’-]*\w[\w'’-]*\Z|[\w'’-]+\Z")
 _WORDISH = re.compile(r"[\w'’-]")
+_OPENERS = " \t“‘«([{"
 _HAS_WORD = re.compile(r"[^\W_]")  # a letter or a digit
 
 
@@ -116,6 +117,7 @@ def present(
                 ghost = _word_head(ghost, held)
         if not _HAS_WORD.search(ghost):
             ghost = ""  # a space or a comma alone is no suggestion
+    ghost = ghost.rstrip(_OPENERS).rstrip()  # a quote or bracket opened for nothing
     confidence = None
     if answer.scored and ghost:
         start = raw.find(ghost)

@@ -41,7 +41,7 @@ _LINK = re.compile(
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # an e-mail address
     re.IGNORECASE,
 )
-_WORD = re.compile(r"\w+|[^\w\s]")
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
 # The same run of characters three times over, inside words too ("CollinsCollinsCollins").
 _STUTTER = re.compile(r"(\w[\w\W]{1,40}?)\1{2,}")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+")
@@ -115,11 +115,15 @@ def _loop(ghost: str, prefix: str) -> int | None:
 
 
 def _word_loop(ghost: str, prefix: str) -> int | None:
+    """The start of the third consecutive copy of a phrase of words (punctuation between
+    copies does not matter: ``joy, joy, joy``), or of a phrase of three or more words said
+    three times anywhere in the ghost."""
     tail = prefix[-200:]
     text = tail + ghost
     spans = [m.span() for m in _WORD.finditer(text)]
     words = [text[a:b].casefold() for a, b in spans]
     base = len(tail)
+    found: list[int] = []
     for end in range(len(words)):
         if spans[end][1] <= base:
             continue  # the loop must reach into the ghost
@@ -129,20 +133,33 @@ def _word_loop(ghost: str, prefix: str) -> int | None:
                 break
             phrase = words[end + 1 - n : end + 1]
             if all(words[first + k * n : first + (k + 1) * n] == phrase for k in range(REPEATS)):
-                if n == 1 and not phrase[0].isalnum():
-                    continue  # "..." or "!!!" is punctuation, not a loop of words
-                start = spans[first + (REPEATS - 1) * n][0]  # the third copy
-                return max(0, start - base)
-    return None
+                found.append(spans[first + (REPEATS - 1) * n][0])  # the third copy
+                break
+        if found:
+            break
+    inside = [i for i, (a, _b) in enumerate(spans) if a >= base]
+    seen: dict[tuple[str, ...], list[int]] = {}
+    for i in inside:
+        triple = tuple(words[i : i + 3])
+        if len(triple) == 3:
+            starts = seen.setdefault(triple, [])
+            if not starts or i >= starts[-1] + 3:  # copies that do not overlap
+                starts.append(i)
+            if len(starts) == REPEATS:
+                found.append(spans[i][0])
+                break
+    return max(0, min(found) - base) if found else None
 
 
 def _echo(ghost: str, prefix: str) -> int | None:
-    """The ghost writes the sentence just written again (a small model's favourite loop)."""
-    body = ghost.lstrip()
+    """The ghost writes the sentence just written again (a small model's favourite loop);
+    case, quotes and spaces aside."""
+    body = _plain(ghost.lstrip())
+    folded = _plain(ghost)
     for last in _recent_sentences(prefix):
         if len(body) >= ECHO_MIN_CHARS and body.startswith(last[: max(ECHO_MIN_CHARS, len(body))]):
             return 0
-        at = ghost.find(last[: max(ECHO_MIN_CHARS, len(last) // 2)])
+        at = folded.find(last[: max(ECHO_MIN_CHARS, len(last) // 2)])
         if at > 0:
             return at
     return None
@@ -150,8 +167,18 @@ def _echo(ghost: str, prefix: str) -> int | None:
 
 def _echo_in_progress(ghost: str, prefix: str) -> bool:
     """The ghost so far is the start of a recent sentence: wait and see."""
-    body = ghost.lstrip()
+    body = _plain(ghost.lstrip())
     return bool(body) and any(last.startswith(body) for last in _recent_sentences(prefix))
+
+
+_QUOTES = str.maketrans("’‘“”", "''\"\"")
+
+
+def _plain(text: str) -> str:
+    """Lower case, straight quotes, spaces for any white space: one character for one,
+    so an index in the result is an index in ``text``."""
+    out = text.translate(_QUOTES)
+    return "".join(" " if c.isspace() else (low if len(low := c.lower()) == 1 else c) for c in out)
 
 
 def _recent_sentences(prefix: str) -> list[str]:
@@ -160,7 +187,7 @@ def _recent_sentences(prefix: str) -> list[str]:
     ends = [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
     ends += [i + 1 for i in (text.rfind("\n"),) if i >= 0]
     cut = max(ends)
-    current = text[cut:].strip()
+    current = _plain(text[cut:].strip())
     earlier = max([0] + [e for e in ends if e < cut - 1])
-    previous = text[earlier:cut].strip()
+    previous = _plain(text[earlier:cut].strip())
     return [s for s in (current, previous) if len(s) >= ECHO_MIN_CHARS]
