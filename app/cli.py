@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from app import __version__
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from app.core.sampling import SamplingSettings
 
 EXIT_ERROR = 1
@@ -201,7 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     ):  # fmt: skip
         p = sub.add_parser(name, help=summary, description=description)
-        p.add_argument("--model", "-m", required=True, metavar="M", help="a GGUF model file")
+        p.add_argument(
+            "--model",
+            "-m",
+            metavar="M",
+            help="a GGUF file or an installed model's name (default: the app's model, the "
+            "one `ghostpen models list` marks with *)",
+        )
         p.add_argument("text", metavar="TEXT", help="the text to continue, or - to read stdin")
         p.add_argument("--timings", action="store_true", help="print timings on stderr")
         p.add_argument(
@@ -250,8 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Type a fixed passage into the real editor and measure latency; compare "
         "the engine with plain llama-cpp-python; print a table (see docs/performance.md).",
     )
-    p.add_argument("--model", "-m", metavar="M", help="a GGUF (default: a GPT-2 124M-shaped "
-                   "Q8_0 with random weights, plus the offline model when installed)")  # fmt: skip
+    p.add_argument("--model", "-m", metavar="M", help="a GGUF or an installed model's name "
+                   "(default: a GPT-2 124M-shaped Q8_0 with random weights, plus the offline "
+                   "model when installed)")  # fmt: skip
     p.add_argument("--chars", type=int, metavar="N", help="type only the first N characters")
     p.add_argument("--intervals", default="150,60", metavar="MS,MS",
                    help="typing paces in ms per keystroke (default 150,60)")  # fmt: skip
@@ -361,6 +370,18 @@ def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _chosen_model(spec: str | None) -> Path:
+    """``--model``: a file, an installed model's id or name, or (None) the model the app
+    opens with, as ``ghostpen models list`` marks it."""
+    from app.core.model_choice import resolve_model
+    from app.core.model_store import ModelStore
+    from app.core.paths import AppPaths
+    from app.core.settings import load_settings
+
+    remembered = load_settings(AppPaths.default().settings_file).settings.model_path
+    return resolve_model(spec, ModelStore.default(), remembered)
+
+
 def _continue_text(args: argparse.Namespace) -> int:
     """``complete`` and ``draft``: stream the continuation of TEXT to stdout, piece by piece."""
     from app.core.engine import Engine
@@ -370,11 +391,10 @@ def _continue_text(args: argparse.Namespace) -> int:
     settings = resolve_sampling(args)
     text = _read_text(args.text)
     cancel = threading.Event()
-    inspect_model(args.model)  # a clear message for a broken file, before any process
-    ensure_loadable(args.model)  # llama.cpp meets a new file in a child process first
-    engine = Engine(
-        args.model, n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers
-    )
+    model = _chosen_model(args.model)
+    inspect_model(model)  # a clear message for a broken file, before any process
+    ensure_loadable(model)  # llama.cpp meets a new file in a child process first
+    engine = Engine(model, n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
     with engine, _ctrl_c_cancels(cancel) as interrupted:
         result = engine.complete(
             text,
@@ -523,7 +543,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return values
 
     options = BenchOptions(
-        model=Path(args.model) if args.model else None,
+        model=_chosen_model(args.model) if args.model else None,
         chars=min(args.chars or len(PASSAGE), len(PASSAGE)),
         intervals=numbers(args.intervals),
         repeats=max(1, args.repeats),
@@ -544,12 +564,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from app.core.model_choice import resolve_model
     from app.core.model_probe import ensure_loadable
-    from app.core.model_store import ModelStore
-    from app.core.paths import AppPaths
     from app.core.sampling import SamplingSettings, preset
-    from app.core.settings import SuggestionSettings, load_settings
+    from app.core.settings import SuggestionSettings
     from app.core.suggestion_policy import Features
     from app.eval.run import EvalOptions, read_text, run_eval, table, with_features_off
 
@@ -565,8 +582,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise CliError(f"--limit must be a positive number of characters, got {args.limit}")
     if args.pace is not None and args.pace <= 0:
         raise CliError(f"--pace must be a positive number of milliseconds, got {args.pace}")
-    remembered = load_settings(AppPaths.default().settings_file).settings.model_path
-    model = resolve_model(args.model, ModelStore.default(), remembered)
+    model = _chosen_model(args.model)
     ensure_loadable(model)
     # A named preset means its sampling is what is measured: suggestions are drawn with it.
     settings = replace(SuggestionSettings(), likeliest=args.preset is None)

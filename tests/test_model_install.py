@@ -180,15 +180,29 @@ def test_cli_models_download_list_default_remove(
         "HF_HUB_DISABLE_TELEMETRY": "1",
     }
 
-    def ghostpen(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "app", "models", *args],
+            [sys.executable, "-m", "app", *args],
             env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
+
+    def ghostpen(*args: str) -> subprocess.CompletedProcess[str]:
+        return run("models", *args)
+
+    def complete(*model: str) -> str:
+        got = run("complete", *model, "--max-tokens", "4", "--temperature", "0", "--seed", "0",
+                  "--timings", "The ship left the harbour")  # fmt: skip
+        assert got.returncode == 0, got.stderr
+        return got.stderr
 
     got = ghostpen("download", "gpt2", "--quant", "F16")
     assert got.returncode == 0, got.stderr
     model_id = got.stdout.strip()
+    # complete runs the default model without --model, and takes a model's id or name.
+    by_default, by_id = complete(), complete("--model", model_id)
+    assert "tokens/s" in by_default and "tokens/s" in by_id
+    got = run("complete", "--model", "no-such-model", "Hello")
+    assert got.returncode == 1 and f"installed: {model_id}" in got.stderr
     listing = json.loads(ghostpen("list", "--json").stdout)
     (installed,) = listing["installed"]
     assert installed["id"] == model_id and installed["quantization"] == "F16"
@@ -199,6 +213,7 @@ def test_cli_models_download_list_default_remove(
     assert ghostpen("default", "mine").returncode == 0
     listing = json.loads(ghostpen("list", "--json").stdout)
     assert listing["default"] == str(tiny_model["q8_0"])
+    assert "tokens/s" in complete("--model", "Mine") and "tokens/s" in complete()
 
     got = ghostpen("remove", "mine")
     assert got.returncode == 0 and tiny_model["q8_0"].is_file()

@@ -71,6 +71,8 @@ def resolve_model(spec: str | None, store: ModelStore, remembered: str | None = 
             if model.available and key in (model.id.casefold(), model.name.casefold()):
                 return model.path
         names = ", ".join(m.id for m in store.models() if m.available) or "none"
+        if spec.lower().endswith(".gguf") or any(sep in spec for sep in ("/", "\\")):
+            raise ModelChoiceError(f"{spec}: no such file (installed models: {names})")
         raise ModelChoiceError(
             f"{spec!r} is neither a model file nor an installed model (installed: {names})"
         )
