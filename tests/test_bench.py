@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.bench.run import table
-from app.bench.stats import percentile, summary
+from app.core.stats import percentile, summary
 from tests.conftest import TestModel
 
 

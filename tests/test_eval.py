@@ -10,7 +10,7 @@ import pytest
 
 from app.cli import main
 from app.eval.baselines import WordCompletion, run_baseline
-from app.eval.tally import Tally, percentile
+from app.eval.tally import Tally
 from app.eval.writer import Key, Screen, acceptable, next_press
 from tests.conftest import TestModel
 
@@ -88,12 +88,6 @@ def test_the_no_model_baseline_completes_words_of_the_document() -> None:
     text = "rivers flow. rivers run. rivers"
     tally = run_baseline(WordCompletion(), text)
     assert tally.keystroke_savings > 0  # "ri" -> "vers", twice
-
-
-def test_percentile() -> None:
-    assert percentile([], 0.5) is None
-    assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
-    assert percentile([0.0, 10.0], 0.9) == pytest.approx(9.0)
 
 
 def test_eval_runs_end_to_end_on_the_tiny_model(

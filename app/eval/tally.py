@@ -17,7 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["GhostRecord", "Tally", "percentile"]
+from app.core.stats import percentile
+
+__all__ = ["GhostRecord", "Tally"]
 
 
 @dataclass
@@ -149,22 +151,11 @@ class Tally:
         }
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """The ``q``-quantile (0..1) by linear interpolation; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    at = q * (len(ordered) - 1)
-    lo = int(at)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (at - lo)
-
-
 def _summary(values: list[float]) -> dict[str, float | int | None]:
     return {
         "n": len(values),
-        "p50": _round(percentile(values, 0.5)),
-        "p90": _round(percentile(values, 0.9)),
+        "p50": _round(percentile(values, 50)),
+        "p90": _round(percentile(values, 90)),
         "mean": _round(statistics.fmean(values)) if values else None,
     }
 

@@ -1,4 +1,5 @@
-"""Percentiles the way the report states them: p50, p90, p99 and max of a sample."""
+"""Percentiles the way the reports state them (the bench and the eval): p50, p90, p99 and
+max of a sample."""
 
 from __future__ import annotations
 
