@@ -2,7 +2,7 @@
 
     python scripts/stress.py [KEYS] [--model PATH] [--warmup N] [--seed N]
 
-The harness is the suite's (``tests/test_stress.py``): random keys with English letter
+The harness is the suite's (``tests/gui/test_stress.py``): random keys with English letter
 frequencies, Backspace, Enter, Tab accepts, Esc and cursor moves, hesitations that let a
 request out and overtake it, pauses that let a suggestion in and accept it; the document
 is modelled apart from the editor, and every ghost is checked against the text it is
@@ -60,7 +60,7 @@ def run(keys: int, model: Path | None, warmup: int, seed: int, home: Path) -> in
     from app.core.paths import AppPaths
     from app.core.settings import save_settings
     from app.gui.app import create_window
-    from tests.gui_support import greedy_settings
+    from tests.support.gui import greedy_settings
     from tests.test_stress import StressTypist
 
     # llama.cpp logs every request overtaken mid-evaluation (an aborted decode): expected

@@ -14,7 +14,7 @@ holds the writer's text. So every file goes through two steps here:
    types, absurd hyperparameters, per-layer values that vary, a negative or NaN epsilon,
    mixture-of-experts keys on a dense model, tokenizer arrays of the wrong type or length,
    duplicate tokens, special token ids out of range, tensor types the CPU backend cannot
-   compute with. ``tests/gguf_corpus.py`` holds one file per rule, with what llama.cpp
+   compute with. ``tests/support/gguf_corpus.py`` holds one file per rule, with what llama.cpp
    does with it.
 
 What validation cannot foresee is caught by :mod:`app.core.model_probe`, which loads a
@@ -661,7 +661,7 @@ def _infer_ff(shapes: Mapping[str, tuple[int, ...]]) -> int:
 #
 # Each rule below stands for a way a file that the layout scan accepts still stops
 # llama.cpp (GGML_ASSERT -> abort, or a bad read -> SIGSEGV) or makes it refuse the file.
-# tests/test_untrusted_models.py builds one file per rule and checks both sides.
+# tests/core/test_untrusted_models.py builds one file per rule and checks both sides.
 
 _U8, _I8, _U16, _I16, _U32, _I32, _F32, _BOOL = range(8)
 _U64, _I64, _F64 = 10, 11, 12

@@ -1,0 +1,85 @@
+"""The layering rule: ``app/core`` never imports Qt (the GUI builds on the core, not back)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[2] / "app" / "core"
+QT_PACKAGES = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "pytestqt")
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_core_sources_do_not_import_qt() -> None:
+    files = sorted(CORE.rglob("*.py"))
+    assert len(files) >= 8, "the core modules were not found"
+    offenders = [
+        f"{path.name}: {name}"
+        for path in files
+        for name in _imported_modules(path)
+        if name.split(".")[0] in QT_PACKAGES
+    ]
+    assert offenders == []
+
+
+def test_importing_every_core_module_loads_no_qt() -> None:
+    """Catches indirect imports too (a core module importing a helper that imports Qt)."""
+    modules = [f"app.core.{p.stem}" for p in sorted(CORE.glob("*.py")) if p.stem != "__init__"]
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {QT_PACKAGES!r}]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=CORE.parents[1],
+    )  # fmt: skip
+    assert out.stdout.strip() == ""
+
+
+TESTS = CORE.parents[1] / "tests"
+
+
+def test_the_core_tests_and_their_fixtures_load_no_qt() -> None:
+    """The core tests run where Qt is absent: their conftest, helpers and modules import none."""
+    modules = ["tests.conftest"] + [
+        f"tests.{p.parent.name}.{p.stem}"
+        for folder in (TESTS / "core", TESTS / "support")
+        for p in sorted(folder.glob("*.py"))
+        if p.stem not in ("__init__", "gui", "kill_driver")
+    ]
+    assert len(modules) > 30, modules
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {QT_PACKAGES!r}]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=CORE.parents[1],
+    )  # fmt: skip
+    assert out.stdout.strip() == ""
+
+
+def test_tests_import_helpers_from_tests_support_only() -> None:
+    """No test imports a conftest or another test module: what is shared is in support/."""
+    offenders = [
+        f"{path.relative_to(TESTS)}: {name}"
+        for path in sorted(TESTS.rglob("*.py"))
+        for name in _imported_modules(path)
+        if name.startswith("tests.") and not name.startswith("tests.support")
+    ]
+    assert offenders == []
