@@ -206,20 +206,12 @@ def _download(args: argparse.Namespace, store: ModelStore) -> int:
         finally:
             progress.done()
     _print_added(model)
-    if _prefer_new_gpt2(store, model):
+    from app.core.model_choice import takes_over
+
+    if takes_over(model, _default_path(), store):
         _set_default(str(model.path))
         print(f"default model: {model.id}", file=sys.stderr)
     return 0
-
-
-def _prefer_new_gpt2(store: ModelStore, model: StoredModel) -> bool:
-    """A GPT-2 becomes the default where only the offline model (or nothing) was."""
-    if not model.is_gpt2:
-        return False
-    current = _default_path()
-    if current is None or not Path(current).is_file():
-        return True
-    return any(m.manifest.offline and str(m.path) == current for m in store.models())
 
 
 def _import(args: argparse.Namespace, store: ModelStore) -> int:

@@ -86,3 +86,13 @@ def resolve_model(spec: str | None, store: ModelStore, remembered: str | None = 
     raise ModelChoiceError(
         "no model is installed: download one (ghostpen models download gpt2) or pass --model"
     )
+
+
+def takes_over(model: StoredModel, current: str | None, store: ModelStore) -> bool:
+    """Whether a newly installed ``model`` should replace ``current`` (the model in use or
+    the default): a GPT-2 replaces nothing, a file that is gone, or the offline stand-in."""
+    if not model.is_gpt2:
+        return False
+    if current is None or not Path(current).is_file():
+        return True
+    return any(m.manifest.offline and str(m.path) == current for m in store.models())

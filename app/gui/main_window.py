@@ -42,6 +42,7 @@ from app.core.documents import (
     save_document,
 )
 from app.core.journal import JournalEntry, JournalStore, Snapshot, new_doc_id
+from app.core.model_choice import takes_over
 from app.core.model_store import ModelStore, StoredModel
 from app.core.offline_model import OfflinePackage
 from app.core.paths import AppPaths
@@ -565,11 +566,8 @@ class MainWindow(QMainWindow):
     def _model_added(self, model: StoredModel) -> None:
         """Load a model a job added when the writer is waiting for one, or when it is a
         GPT-2 and the offline model stands in (a GPT-2, once installed, is the default)."""
-        active = self._active_local_path()
-        stand_in = active is None or any(
-            m.manifest.offline and str(m.path) == active for m in self.store.models()
-        )
-        if self._load_when_ready or self.controller.model is None or (model.is_gpt2 and stand_in):
+        replaces = takes_over(model, self._active_local_path(), self.store)
+        if self._load_when_ready or self.controller.model is None or replaces:
             self._load_when_ready = False
             self.show_banner("")
             self.use_model(model.path)

@@ -12,7 +12,7 @@ import pytest
 from app.core import offline_model
 from app.core.catalog import CatalogError, find_entry, load_catalog, parse_catalog
 from app.core.gguf_info import inspect_model
-from app.core.model_choice import preferred_model, startup_choice
+from app.core.model_choice import preferred_model, startup_choice, takes_over
 from app.core.model_store import MANIFEST, ModelStore, StoreError, sha256_file
 from app.core.offline_model import (
     OfflineModelError,
@@ -238,6 +238,21 @@ def test_startup_prefers_remembered_then_gpt2_then_offline(
     gone = str(tmp_path / "gone.gguf")
     choice = startup_choice(gone, store)
     assert choice.path == gpt2.path and choice.remembered_missing == gone
+
+
+def test_a_new_gpt2_takes_over_from_the_offline_stand_in_only(
+    store: ModelStore, tiny_model: TestModel, tmp_path: Path
+) -> None:
+    package = find_package()
+    assert package is not None
+    offline = assemble_into_store(store, package)
+    gpt2 = store.add_file(tiny_model["q8_0"], name="Some GPT-2")
+    mine = store.add_file(tiny_model["f16"], name="Mine")
+    assert takes_over(gpt2, None, store)  # nothing in use
+    assert takes_over(gpt2, str(tmp_path / "gone.gguf"), store)  # the file in use is gone
+    assert takes_over(gpt2, str(offline.path), store)  # the offline model stood in
+    assert not takes_over(gpt2, str(mine.path), store)  # the writer's own choice stays
+    assert not takes_over(offline, None, store)  # only a GPT-2 takes over
 
 
 def test_startup_with_nothing_installed_and_no_offline_package(
