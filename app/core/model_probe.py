@@ -251,6 +251,11 @@ class ProbeCache:
 # ----------------------------------------------------------------------------- the parent
 
 
+#: How long a probe may take before its child is killed and the load refused. Generous:
+#: a model of many layers on a busy machine takes tens of seconds.
+PROBE_TIMEOUT_S = 60.0
+
+
 def probe_command(path: Path) -> list[str]:
     """The child's command line: ``python -m app.core.model_probe``, or the frozen app."""
     if getattr(sys, "frozen", False):
@@ -316,7 +321,7 @@ def _key_line(lines: Sequence[str], *, crashed: bool) -> str:
 def probe_model(
     path: str | Path,
     *,
-    timeout_s: float = 60.0,
+    timeout_s: float = PROBE_TIMEOUT_S,
     cancel: threading.Event | None = None,
     cache: ProbeCache | None = None,
     use_cache: bool = True,
@@ -390,7 +395,7 @@ def _parse_report(stdout: bytes) -> dict[str, Any]:
 def ensure_loadable(
     path: str | Path,
     *,
-    timeout_s: float = 60.0,
+    timeout_s: float = PROBE_TIMEOUT_S,
     cancel: threading.Event | None = None,
 ) -> ProbeResult:
     """Probe ``path`` unless it passed before; raise :class:`ProbeError` if it fails."""

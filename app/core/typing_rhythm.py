@@ -43,10 +43,6 @@ class TypingRhythm:
                 )  # fmt: skip
         self._last = now_ms
 
-    @property
-    def average_gap_ms(self) -> float | None:
-        return self._average
-
     def delay_ms(self, latency_ms: float | None = None) -> int:
         """How long to wait after the last keystroke before asking for a suggestion.
 

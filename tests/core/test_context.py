@@ -18,6 +18,7 @@ from app.core.context import (
     cursor_inside_word,
     line_suffix_length,
 )
+from tests.support.reference.gpt2_bpe import load_default
 
 Counter = Callable[[str], int]
 
@@ -295,8 +296,7 @@ def test_counts_are_never_repeated_for_the_same_window() -> None:
 
 
 def test_real_gpt2_tokenizer_respects_the_budget() -> None:
-    gpt2_bpe = pytest.importorskip("tests.reference.gpt2_bpe")
-    bpe = gpt2_bpe.load_default()
+    bpe = load_default()
 
     def count(text: str) -> int:
         return len(bpe.encode(text))
