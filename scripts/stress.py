@@ -2,7 +2,7 @@
 
     python scripts/stress.py [KEYS] [--model PATH] [--warmup N] [--seed N]
 
-The harness is the suite's (``tests/gui/test_stress.py``): random keys with English letter
+The harness is the suite's (``tests/support/stress.py``): random keys with English letter
 frequencies, Backspace, Enter, Tab accepts, Esc and cursor moves, hesitations that let a
 request out and overtake it, pauses that let a suggestion in and accept it; the document
 is modelled apart from the editor, and every ghost is checked against the text it is
@@ -38,7 +38,7 @@ MAX_GROWTH = 0.05
 
 def _tiny_model(folder: Path) -> Path:
     from app.core.convert import convert_checkpoint
-    from tests.reference.checkpoints import write_gpt2_checkpoint
+    from tests.support.reference.checkpoints import write_gpt2_checkpoint
 
     checkpoint = write_gpt2_checkpoint(
         folder / "tiny", n_embd=64, n_layer=2, n_head=4, n_positions=128, seed=1
@@ -61,7 +61,7 @@ def run(keys: int, model: Path | None, warmup: int, seed: int, home: Path) -> in
     from app.core.settings import save_settings
     from app.gui.app import create_window
     from tests.support.gui import greedy_settings
-    from tests.test_stress import StressTypist
+    from tests.support.stress import StressTypist
 
     # llama.cpp logs every request overtaken mid-evaluation (an aborted decode): expected
     logging.getLogger("ghostpen.llama_cpp").setLevel(logging.CRITICAL)
