@@ -83,3 +83,71 @@ def test_tests_import_helpers_from_tests_support_only() -> None:
         if name.startswith("tests.") and not name.startswith("tests.support")
     ]
     assert offenders == []
+
+
+CLI = CORE.parent / "cli"
+#: The command line's two fixed rooms; every other module in app/cli is a command group.
+CLI_PROGRAM, CLI_COMMON = "app.cli.program", "app.cli.common"
+
+
+def _cli_imports() -> dict[str, set[str]]:
+    """Each module of ``app/cli`` and the ``app.cli`` modules it imports, lazy imports
+    inside functions included; ``from app.cli import bench`` counts as ``app.cli.bench``."""
+    modules = {
+        "app.cli" if p.stem == "__init__" else f"app.cli.{p.stem}": p
+        for p in sorted(CLI.glob("*.py"))
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = "app.cli" if path.stem == "__init__" else name.rpartition(".")[0]
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: from . import x, from .common import y
+                    parent = package.rsplit(".", node.level - 1)[0]
+                    base = f"{parent}.{base}" if base else parent
+                for alias in node.names:
+                    sub = f"{base}.{alias.name}"
+                    edges.add(sub if sub in modules else base)
+        graph[name] = {m for m in edges if m in modules and m != name}
+    return graph
+
+
+def test_cli_dependencies_point_one_way() -> None:
+    """program -> command groups -> common: a command group imports no other command
+    group and not the program; common imports no other cli module; only the package
+    imports the program."""
+    graph = _cli_imports()
+    groups = set(graph) - {"app.cli", CLI_PROGRAM, CLI_COMMON}
+    assert {"app.cli.complete", "app.cli.models"} <= groups and CLI_PROGRAM in graph
+    offenders = sorted(
+        f"{source} imports {target}"
+        for source, targets in graph.items()
+        for target in targets
+        if (source in groups and target != CLI_COMMON)
+        or (source == CLI_COMMON)
+        or (target == CLI_PROGRAM and source != "app.cli")
+    )
+    assert offenders == []
+
+
+def test_the_cli_modules_import_one_another_without_a_cycle() -> None:
+    graph = _cli_imports()
+    done: set[str] = set()
+
+    def cycle_from(module: str, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        if module in path:
+            return (*path[path.index(module) :], module)
+        if module in done:
+            return None
+        for target in sorted(graph[module]):
+            if found := cycle_from(target, (*path, module)):
+                return found
+        done.add(module)
+        return None
+
+    cycles = [c for m in sorted(graph) if (c := cycle_from(m, ()))]
+    assert cycles == []

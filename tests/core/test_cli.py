@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import COMPLETE_MAX_TOKENS, DRAFT_MAX_TOKENS, build_parser, resolve_sampling
+from app.cli.complete import COMPLETE_MAX_TOKENS, DRAFT_MAX_TOKENS, resolve_sampling
+from app.cli.program import build_parser
 from app.core.engine import Engine
 from app.core.sampling import GREEDY, PRESETS, SamplingSettings, SettingError
 from tests.support.models import TestModel

@@ -465,7 +465,7 @@ def test_the_settings_file_table_names_real_keys_with_their_ranges() -> None:
 def test_every_command_and_option_in_the_guide_exists() -> None:
     import argparse
 
-    from app.cli import build_gui_parser, build_parser
+    from app.cli.program import build_gui_parser, build_parser
 
     options: set[str] = set()
     commands: dict[str, set[str]] = {}

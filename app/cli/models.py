@@ -15,15 +15,17 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.cli.common import ctrl_c_cancels
 from app.core.paths import AppPaths
 
 if TYPE_CHECKING:
+    from app.cli.common import Subcommands
     from app.core.hub_download import DownloadProgress
     from app.core.model_install import InstallProgress
     from app.core.model_store import ModelStore, StoredModel
 
 
-def add_parser(sub: Any) -> None:
+def add_parsers(sub: Subcommands) -> None:
     p = sub.add_parser("models", help="list, download, import and remove models")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     q = msub.add_parser("list", help="installed models and the catalog")
@@ -55,7 +57,7 @@ def errors() -> tuple[type[BaseException], ...]:
     return (StoreError, InstallError, OfflineModelError, CatalogError)
 
 
-def run(args: argparse.Namespace) -> int:
+def cmd_models(args: argparse.Namespace) -> int:
     from app.core.model_store import ModelStore
 
     store = ModelStore.default()
@@ -185,7 +187,6 @@ def describe_download(d: DownloadProgress) -> str:
 
 
 def _download(args: argparse.Namespace, store: ModelStore) -> int:
-    from app.cli import _ctrl_c_cancels
     from app.core.catalog import find_entry
     from app.core.model_install import install_from_hub
 
@@ -193,7 +194,7 @@ def _download(args: argparse.Namespace, store: ModelStore) -> int:
     store.sweep()
     cancel = threading.Event()
     progress = _Progress()
-    with _ctrl_c_cancels(cancel):
+    with ctrl_c_cancels(cancel):
         try:
             model = install_from_hub(
                 entry,
