@@ -16,7 +16,8 @@ the file, and the settings panel says which (:func:`keychain_state`).
   costs nothing: the key goes into the file as before, and that keychain is not tried
   again in this session, so a broken keychain means one failure, not one per save.
 - **Lazy.** ``keyring`` is imported and asked only when there is a key to store or an
-  entry to read, so a writer without a server pays nothing at start.
+  entry to read, so a writer without a server pays nothing at start, and a command that
+  needs no key reads none (``load_settings(path, read_key=False)``).
 
 :func:`clear_text_host` tells when a key would cross the network unencrypted (plain
 ``http://`` to a host that is not this computer), for the panel to warn before it does.
@@ -44,6 +45,7 @@ __all__ = [
     "keep_unread_entry",
     "keychain_state",
     "read_key",
+    "skip_key",
     "store_key",
 ]
 
@@ -75,10 +77,12 @@ class _Session:
     backend: KeyringBackend
     failure: str | None = None
     stored: dict[str, str] = field(default_factory=dict)  # account -> key known to be there
-    unread: set[str] = field(default_factory=set)  # accounts whose entry could not be read
 
 
 _session: _Session | None = None
+#: Accounts whose entry this process has not read (the keychain failed, or the caller did
+#: not need the key): a save without a key keeps pointing at them instead of dropping them.
+_unread: set[str] = set()
 
 
 def _backend() -> KeyringBackend | None:
@@ -130,16 +134,17 @@ def read_key(settings_file: Path) -> tuple[str | None, str]:
         return None, "there is no system keychain here"
     name = account(settings_file)
     if session.failure is not None:
-        session.unread.add(name)
+        _unread.add(name)
         return None, f"the system keychain failed earlier ({session.failure})"
     try:
         key = session.backend.get_password(SERVICE, name)
     except Exception as exc:  # any backend's error: locked, no D-Bus, access denied...
-        session.unread.add(name)
+        _unread.add(name)
         return None, f"the system keychain failed ({_failed(session, exc)})"
     if not key:
         return None, "the system keychain has no entry for it"
     session.stored[name] = key
+    _unread.discard(name)
     return key, ""
 
 
@@ -157,14 +162,19 @@ def store_key(settings_file: Path, key: str) -> bool:
         _failed(session, exc)
         return False
     session.stored[name] = key
-    session.unread.discard(name)
+    _unread.discard(name)
     return True
 
 
+def skip_key(settings_file: Path) -> None:
+    """The file's entry is left unread (its key is not needed): saves keep pointing at it."""
+    _unread.add(account(settings_file))
+
+
 def keep_unread_entry(settings_file: Path) -> bool:
-    """True when the file's keychain entry could not be read this session: a save without
-    a key must keep pointing at it (the key is unknown, not cleared)."""
-    return _session is not None and account(settings_file) in _session.unread
+    """True when the file's keychain entry was not read in this process: a save without a
+    key must keep pointing at it (the key is unknown, not cleared)."""
+    return account(settings_file) in _unread
 
 
 def forget_key(settings_file: Path) -> None:

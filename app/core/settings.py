@@ -134,8 +134,13 @@ class LoadResult:
 # --------------------------------------------------------------------------- loading
 
 
-def load_settings(path: Path) -> LoadResult:
-    """Read the settings file; never raises for anything wrong with the file itself."""
+def load_settings(path: Path, *, read_key: bool = True) -> LoadResult:
+    """Read the settings file; never raises for anything wrong with the file itself.
+
+    ``read_key=False`` leaves an API key in the keychain unread, for callers that do not
+    use it (a command that wants the model's path): no keychain call, no unlock prompt.
+    The settings then hold no key, and saving them keeps the file's pointer to it.
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -159,7 +164,10 @@ def load_settings(path: Path) -> LoadResult:
     settings, parse_warnings = _parse(data)
     warnings += parse_warnings
     if in_keychain and settings.runtime.remote_api_key is None:
-        settings = _with_key_from_keychain(settings, path, warnings)
+        if read_key:
+            settings = _with_key_from_keychain(settings, path, warnings)
+        else:
+            secrets.skip_key(path)
     return LoadResult(settings, tuple(f"{path}: {w}" for w in warnings))
 
 

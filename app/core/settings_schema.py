@@ -414,6 +414,7 @@ def delete_preset(settings: AppSettings, name: str) -> AppSettings:
     return replace(settings, user_presets=presets[:index] + presets[index + 1 :])
 
 
+#: The sections of :class:`AppSettings` and the value object each holds.
 SECTIONS: dict[str, type] = {
     "sampling": SamplingSettings,
     "suggestions": SuggestionSettings,

@@ -194,15 +194,38 @@ def test_a_bad_keychain_mark_is_reported_and_ignored(tmp_path: Path) -> None:
     assert f"runtime.{KEYCHAIN_MARK}" in warning and "'yes'" in warning
 
 
-def test_settings_without_a_key_never_import_keyring(tmp_path: Path) -> None:
-    """keyring (and a D-Bus or Keychain call) costs start time: only a key pays it."""
+def test_a_key_left_unread_stays_where_it_is(tmp_path: Path) -> None:
+    """A command that wants only the model's path reads no key and loses none."""
     path = tmp_path / "settings.json"
-    path.write_text(json.dumps({"runtime": {"n_gpu_layers": 3}}))
+    with installed(MemoryKeychain()) as keychain:
+        save_settings(WITH_KEY, path)
+        entries = dict(keychain.entries)
+    locked = BrokenKeychain()  # any call to it would fail, and show in keychain_state
+    locked.entries.update(entries)
+    with installed(locked):
+        loaded = load_settings(path, read_key=False)
+        assert loaded.settings.runtime.remote_api_key is None and not loaded.warnings
+        save_settings(replace(loaded.settings, model_path="/models/gpt2.gguf"), path)
+        assert _file(path)[KEYCHAIN_MARK] is True
+        assert keychain_state() == secrets.Keychain(True)  # never called
+    with installed(MemoryKeychain()) as restarted:
+        restarted.entries.update(entries)
+        loaded = load_settings(path)
+        assert loaded.settings.runtime.remote_api_key == KEY
+        assert loaded.settings.model_path == "/models/gpt2.gguf"
+
+
+def test_settings_without_a_key_to_read_never_import_keyring(tmp_path: Path) -> None:
+    """keyring (and a D-Bus or Keychain call) costs start time: only a key read pays it."""
+    plain, marked = tmp_path / "plain.json", tmp_path / "marked.json"
+    plain.write_text(json.dumps({"runtime": {"n_gpu_layers": 3}}))
+    marked.write_text(json.dumps({"runtime": {KEYCHAIN_MARK: True}}))
     code = (
         "import sys\nfrom pathlib import Path\n"
-        "from app.core.settings import AppSettings, load_settings, save_settings\n"
-        f"path = Path({str(path)!r})\n"
-        "save_settings(load_settings(path).settings, path)\n"
+        "from app.core.settings import load_settings, save_settings\n"
+        f"plain, marked = Path({str(plain)!r}), Path({str(marked)!r})\n"
+        "save_settings(load_settings(plain).settings, plain)\n"
+        "save_settings(load_settings(marked, read_key=False).settings, marked)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'keyring'))\n"
     )
     root = Path(__file__).resolve().parents[2]
@@ -210,6 +233,7 @@ def test_settings_without_a_key_never_import_keyring(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip() == "[]"
+    assert _file(marked)[KEYCHAIN_MARK] is True
 
 
 @pytest.mark.parametrize(
