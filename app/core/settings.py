@@ -1,4 +1,4 @@
-"""User settings: validated value objects, stored as pretty, stable, atomically written JSON.
+"""User settings on disk: pretty, stable, atomically written JSON, and a forgiving load.
 
 The settings file is edited by hand, synced between machines and written by other
 versions of Ghostpen, so loading is forgiving and saving is careful:
@@ -24,8 +24,14 @@ versions of Ghostpen, so loading is forgiving and saving is careful:
 - Saving goes through :func:`app.core.paths.atomic_write`: a crash leaves either the old
   or the new file, never half of one.
 
-The value objects validate in ``__post_init__`` and raise :class:`SettingError` with the
-same messages as :mod:`app.core.sampling`, so the GUI and the file reject bad values alike.
+- The server's API key goes to the system keychain where there is one
+  (:mod:`app.core.secrets`); the file then holds ``runtime.remote_api_key_in_keychain``
+  instead of the key. A key found in the file (written by an older Ghostpen, by hand, or
+  because the keychain failed) is used, and moves to the keychain on the next save.
+
+What the settings are (the validated value objects, their ranges, user presets) is
+:mod:`app.core.settings_schema`; its names are re-exported here, so ``from
+app.core.settings import AppSettings`` keeps working everywhere.
 """
 
 from __future__ import annotations
@@ -34,23 +40,51 @@ import json
 import math
 import os
 import time
-import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from app.core import secrets
 from app.core.paths import atomic_write
-from app.core.postprocess import SuggestionMode
-from app.core.sampling import PRESETS, SamplingSettings, SettingError, _check, _Range
+from app.core.sampling import PRESETS, SamplingSettings, SettingError, _Range
 from app.core.sampling import RANGES as SAMPLING_RANGES
+from app.core.settings_schema import (
+    BACKENDS,
+    CONFIDENCE_LEVELS,
+    EDITOR_RANGES,
+    MAX_PRESET_NAME,
+    MAX_RECENT,
+    RUNTIME_RANGES,
+    SCHEMA_VERSION,
+    SECTIONS,
+    SUGGESTION_RANGES,
+    AppSettings,
+    EditorSettings,
+    RuntimeSettings,
+    SuggestionSettings,
+    Theme,
+    _builtin_named,
+    _preset_name_form,
+    _show,
+    check_preset_name,
+    delete_preset,
+    min_confidence,
+    rename_preset,
+    save_preset,
+)
 
 __all__ = [
+    "BACKENDS",
     "CONFIDENCE_LEVELS",
+    "EDITOR_RANGES",
+    "KEYCHAIN_MARK",
     "MAX_PRESET_NAME",
     "MAX_RECENT",
+    "RUNTIME_RANGES",
     "SCHEMA_VERSION",
+    "SUGGESTION_RANGES",
     "AppSettings",
     "EditorSettings",
     "LoadResult",
@@ -68,388 +102,14 @@ __all__ = [
     "settings_json",
 ]
 
-SCHEMA_VERSION = 1
-MAX_RECENT = 10
-#: Long enough for "Dialogue, second draft (cold)", short enough for a combo box.
-MAX_PRESET_NAME = 40
+
+#: In the file's ``runtime`` section: true when the API key is in the system keychain.
+KEYCHAIN_MARK = "remote_api_key_in_keychain"
 
 
 class SettingsSaveError(OSError):
     """The settings could not be written; the previous file, if any, is unchanged."""
 
-
-class Theme(str, Enum):
-    SYSTEM = "system"
-    LIGHT = "light"
-    DARK = "dark"
-
-
-RUNTIME_RANGES: dict[str, _Range] = {
-    "n_threads": _Range(1, 64, integer=True, allow_none=True),  # None: llama.cpp picks
-    "n_gpu_layers": _Range(-1, 999, integer=True),  # -1: all layers
-    "n_ctx": _Range(16, 32768, integer=True, allow_none=True),  # None: the model's own
-}
-
-SUGGESTION_RANGES: dict[str, _Range] = {
-    "max_tokens": _Range(1, 256, integer=True),
-    "n_alternatives": _Range(1, 8, integer=True),
-    "debounce_ms": _Range(0, 2000, integer=True),
-    "max_line_suffix": _Range(0, 1000, integer=True),
-    "context_tokens": _Range(16, 4096, integer=True),
-    "draft_tokens": _Range(1, 4096, integer=True),
-}
-
-EDITOR_RANGES: dict[str, _Range] = {
-    "zoom": _Range(-8, 24, integer=True),
-    "font_size": _Range(6, 72, allow_none=True),
-}
-
-
-def _check_ranges(obj: object, section: str, ranges: Mapping[str, _Range]) -> None:
-    for name, rule in ranges.items():
-        value = _check(f"{section}.{name}", getattr(obj, name), rule)
-        object.__setattr__(obj, name, value)
-
-
-def _check_bool(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise SettingError(f"{name} must be true or false, got {value!r}")
-
-
-def _check_optional_text(name: str, value: object) -> None:
-    if value is not None and not (isinstance(value, str) and value):
-        raise SettingError(f"{name} must be a non-empty string (or unset), got {value!r}")
-
-
-BACKENDS = ("local", "remote")
-
-#: "Suggest when": the probability the model must give a ghost's words (its tokens'
-#: product) for them to be shown. A ghost is cut where its confidence falls below it, and
-#: nothing is shown when even the first word is a guess. Tuned on the eval's tuning
-#: passages (docs/quality.md).
-CONFIDENCE_LEVELS: dict[str, float] = {
-    "always": 0.0,
-    "fairly_sure": 0.05,
-    "very_sure": 0.3,
-}
-
-
-def min_confidence(level: str) -> float:
-    """The probability a ghost needs under the "suggest when" ``level``."""
-    return CONFIDENCE_LEVELS[level]
-
-
-@dataclass(frozen=True)
-class RuntimeSettings:
-    """How the model runs; None means "let llama.cpp / the model decide".
-
-    ``backend`` "local" runs the GGUF in-process through llama.cpp; "remote" sends
-    requests to an OpenAI-compatible ``/v1/completions`` server at ``remote_url``
-    (``remote_api_key`` is sent as a bearer token; the settings file is private, 0600).
-    "remote" without a URL runs locally: values are checked one at a time on load.
-    """
-
-    n_threads: int | None = None
-    n_gpu_layers: int = 0
-    n_ctx: int | None = None
-    backend: str = "local"
-    remote_url: str | None = None
-    remote_api_key: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_ranges(self, "runtime", RUNTIME_RANGES)
-        if self.backend not in BACKENDS:
-            raise SettingError(
-                f"runtime.backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
-            )
-        _check_optional_text("runtime.remote_url", self.remote_url)
-        url = self.remote_url
-        if url is not None and not url.lower().startswith(("http://", "https://")):
-            raise SettingError(
-                f"runtime.remote_url must start with http:// or https://, got {url!r}"
-            )
-        _check_optional_text("runtime.remote_api_key", self.remote_api_key)
-
-
-@dataclass(frozen=True)
-class SuggestionSettings:
-    """When and how much the editor suggests.
-
-    ``debounce_ms`` is the base of the adaptive debounce. No automatic suggestion is made
-    when more than ``max_line_suffix`` non-space characters are right of the cursor on its
-    line (a ghost in the middle of a line mostly gets in the way). ``context_tokens`` is
-    the prompt budget. ``suggest_when`` is one of :data:`CONFIDENCE_LEVELS`. With
-    ``likeliest`` a suggestion is the model's likeliest words (greedy, no penalties: it is
-    right most often, and the same text always gets the same suggestion); without, it is
-    drawn with the sampling settings, as drafts and alternatives always are.
-    """
-
-    auto_suggest: bool = True
-    mode: str = SuggestionMode.SENTENCE.value
-    max_tokens: int = 24
-    n_alternatives: int = 3
-    debounce_ms: int = 30
-    max_line_suffix: int = 8
-    context_tokens: int = 384
-    draft_tokens: int = 200
-    suggest_when: str = "fairly_sure"
-    likeliest: bool = True
-
-    def __post_init__(self) -> None:
-        _check_bool("suggestions.auto_suggest", self.auto_suggest)
-        _check_bool("suggestions.likeliest", self.likeliest)
-        if self.suggest_when not in CONFIDENCE_LEVELS:
-            raise SettingError(
-                "suggestions.suggest_when must be one of "
-                f"{', '.join(CONFIDENCE_LEVELS)}, got {self.suggest_when!r}"
-            )
-        mode = self.mode
-        allowed = [m.value for m in SuggestionMode]
-        if isinstance(mode, SuggestionMode):
-            mode = mode.value
-        if not isinstance(mode, str) or mode not in allowed:
-            raise SettingError(
-                f"suggestions.mode must be one of {', '.join(allowed)}, got {self.mode!r}"
-            )
-        object.__setattr__(self, "mode", str(mode))
-        _check_ranges(self, "suggestions", SUGGESTION_RANGES)
-
-    @property
-    def suggestion_mode(self) -> SuggestionMode:
-        return SuggestionMode(self.mode)
-
-
-@dataclass(frozen=True)
-class EditorSettings:
-    """Look of the editor; ``zoom`` is in Qt's zoomIn steps, font None means the default."""
-
-    theme: Theme = Theme.SYSTEM
-    line_wrap: bool = True
-    zoom: int = 0
-    font_family: str | None = None
-    font_size: float | None = None
-
-    def __post_init__(self) -> None:
-        allowed = [t.value for t in Theme]
-        theme = self.theme
-        if not isinstance(theme, Theme):
-            if not isinstance(theme, str) or theme not in allowed:
-                raise SettingError(
-                    f"editor.theme must be one of {', '.join(allowed)}, got {theme!r}"
-                )
-            object.__setattr__(self, "theme", Theme(theme))
-        _check_bool("editor.line_wrap", self.line_wrap)
-        _check_optional_text("editor.font_family", self.font_family)
-        _check_ranges(self, "editor", EDITOR_RANGES)
-
-
-def _path_key(path: str | os.PathLike[str]) -> str:
-    """The absolute, symlink-free form used to spot the same file under two spellings."""
-    try:
-        return str(Path(path).resolve())
-    except (OSError, RuntimeError):  # a symlink loop
-        return os.path.abspath(path)
-
-
-@dataclass(frozen=True)
-class AppSettings:
-    """Everything Ghostpen remembers between runs.
-
-    ``recent_files`` is most recent first, without duplicates, at most ``MAX_RECENT``.
-    ``window_geometry`` / ``window_state`` are base64 of Qt's saveGeometry/saveState,
-    opaque here. ``user_presets`` are the writer's own named sampling settings, in the
-    order they were made; their names are distinct from each other and from the built-in
-    presets, ignoring case (see :func:`check_preset_name`).
-    """
-
-    schema_version: int = SCHEMA_VERSION
-    model_path: str | None = None
-    sampling: SamplingSettings = field(default_factory=SamplingSettings)
-    suggestions: SuggestionSettings = field(default_factory=SuggestionSettings)
-    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
-    editor: EditorSettings = field(default_factory=EditorSettings)
-    recent_files: tuple[str, ...] = ()
-    window_geometry: str | None = None
-    window_state: str | None = None
-    user_presets: tuple[tuple[str, SamplingSettings], ...] = ()
-
-    def __post_init__(self) -> None:
-        _check("schema_version", self.schema_version, _Range(1, SCHEMA_VERSION, integer=True))
-        _check_optional_text("model_path", self.model_path)
-        for name, kind in _SECTIONS.items():
-            if not isinstance(getattr(self, name), kind):
-                raise SettingError(f"{name} must be a {kind.__name__}")
-        recent = self.recent_files
-        if isinstance(recent, str) or not isinstance(recent, Sequence):
-            raise SettingError(f"recent_files must be a list of paths, got {recent!r}")
-        if not all(isinstance(p, str) and p for p in recent):
-            raise SettingError("recent_files must hold non-empty strings")
-        if len(recent) > MAX_RECENT or len(set(recent)) != len(recent):
-            raise SettingError(f"recent_files must hold at most {MAX_RECENT} distinct paths")
-        object.__setattr__(self, "recent_files", tuple(recent))
-        for name in ("window_geometry", "window_state"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                raise SettingError(f"{name} must be a string (or unset), got {value!r}")
-        object.__setattr__(self, "user_presets", _check_user_presets(self.user_presets))
-
-    def with_recent_file(self, path: str | os.PathLike[str]) -> AppSettings:
-        """A copy with ``path`` (resolved) first; an older entry for the same file goes."""
-        key = _path_key(path)
-        rest = [p for p in self.recent_files if _path_key(p) != key and p != key]
-        return replace(self, recent_files=(key, *rest[: MAX_RECENT - 1]))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types only, the exact shape ``load_settings`` reads back."""
-        return {
-            "schema_version": self.schema_version,
-            "model_path": self.model_path,
-            "sampling": self.sampling.to_dict(),
-            "suggestions": {
-                f.name: getattr(self.suggestions, f.name) for f in fields(self.suggestions)
-            },
-            "runtime": {f.name: getattr(self.runtime, f.name) for f in fields(self.runtime)},
-            "editor": {
-                **{f.name: getattr(self.editor, f.name) for f in fields(self.editor)},
-                "theme": self.editor.theme.value,
-            },
-            "recent_files": list(self.recent_files),
-            "window_geometry": self.window_geometry,
-            "window_state": self.window_state,
-            "user_presets": [
-                {"name": name, "sampling": sampling.to_dict()}
-                for name, sampling in self.user_presets
-            ],
-        }
-
-
-# --------------------------------------------------------------------------- user presets
-
-
-def _preset_name_form(name: object) -> str:
-    """``name`` stripped, if its form is allowed; clashes are checked by the callers."""
-    if not isinstance(name, str):
-        raise SettingError(f"a preset name must be text, got {_show(name)}")
-    stripped = name.strip()
-    if not stripped:
-        raise SettingError("a preset name must not be empty")
-    if len(stripped) > MAX_PRESET_NAME:
-        raise SettingError(
-            f"a preset name must be at most {MAX_PRESET_NAME} characters, "
-            f"got {len(stripped)}: {_show(stripped)}"
-        )
-    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in stripped):
-        raise SettingError(f"a preset name must be one line of text, got {_show(stripped)}")
-    return stripped
-
-
-def _builtin_named(name: str) -> str | None:
-    key = name.casefold()
-    return next((b for b in PRESETS if b.casefold() == key), None)
-
-
-def check_preset_name(name: object) -> str:
-    """The name a user preset gets (``name`` stripped), or SettingError saying why not.
-
-    Names are compared ignoring case, because two presets a menu shows as "Dialogue" and
-    "dialogue" could not be told apart by the writer.
-    """
-    stripped = _preset_name_form(name)
-    builtin = _builtin_named(stripped)
-    if builtin is not None:
-        raise SettingError(
-            f"{stripped!r} is the name of the built-in preset {builtin!r}; choose another name"
-        )
-    return stripped
-
-
-def _check_user_presets(value: object) -> tuple[tuple[str, SamplingSettings], ...]:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise SettingError(
-            f"user_presets must be a list of (name, sampling) pairs, got {_show(value)}"
-        )
-    seen: dict[str, str] = {}
-    checked: list[tuple[str, SamplingSettings]] = []
-    for item in value:
-        if isinstance(item, str) or not isinstance(item, Sequence) or len(item) != 2:
-            raise SettingError(f"user_presets must hold (name, sampling) pairs, got {_show(item)}")
-        name = check_preset_name(item[0])
-        sampling = item[1]
-        if not isinstance(sampling, SamplingSettings):
-            raise SettingError(
-                f"user preset {name!r} must hold a SamplingSettings, got {_show(sampling)}"
-            )
-        key = name.casefold()
-        if key in seen:
-            raise SettingError(
-                f"user presets need distinct names (ignoring case): {seen[key]!r} and {name!r}"
-            )
-        seen[key] = name
-        checked.append((name, sampling))
-    return tuple(checked)
-
-
-def _find_preset(settings: AppSettings, name: str) -> int | None:
-    key = name.strip().casefold()
-    return next((i for i, (n, _) in enumerate(settings.user_presets) if n.casefold() == key), None)
-
-
-def _existing_preset(settings: AppSettings, name: object, verb: str) -> int:
-    if not isinstance(name, str):
-        raise SettingError(f"a preset name must be text, got {_show(name)}")
-    index = _find_preset(settings, name)
-    if index is not None:
-        return index
-    builtin = _builtin_named(name.strip())
-    if builtin is not None:
-        raise SettingError(f"{builtin!r} is a built-in preset; it cannot be {verb}")
-    raise SettingError(f"there is no preset of yours called {name.strip()!r}")
-
-
-def save_preset(settings: AppSettings, name: str, sampling: SamplingSettings) -> AppSettings:
-    """A copy with ``sampling`` saved as ``name``; a preset of that name (any case) is
-    overwritten in place, keeping its position in the menu, else the new one goes last."""
-    name = check_preset_name(name)
-    if not isinstance(sampling, SamplingSettings):
-        raise SettingError(f"a preset must hold a SamplingSettings, got {_show(sampling)}")
-    presets = list(settings.user_presets)
-    index = _find_preset(settings, name)
-    if index is None:
-        presets.append((name, sampling))
-    else:
-        presets[index] = (name, sampling)
-    return replace(settings, user_presets=tuple(presets))
-
-
-def rename_preset(settings: AppSettings, old: str, new: str) -> AppSettings:
-    """A copy with the user preset ``old`` called ``new``, in the same place.
-
-    Changing only the case of a name is a rename too; taking the name of another preset
-    is refused rather than silently overwriting it.
-    """
-    index = _existing_preset(settings, old, "renamed")
-    new = check_preset_name(new)
-    other = _find_preset(settings, new)
-    if other is not None and other != index:
-        raise SettingError(f"a preset called {settings.user_presets[other][0]!r} already exists")
-    presets = list(settings.user_presets)
-    presets[index] = (new, presets[index][1])
-    return replace(settings, user_presets=tuple(presets))
-
-
-def delete_preset(settings: AppSettings, name: str) -> AppSettings:
-    """A copy without the user preset ``name`` (any case); built-in presets stay."""
-    index = _existing_preset(settings, name, "deleted")
-    presets = settings.user_presets
-    return replace(settings, user_presets=presets[:index] + presets[index + 1 :])
-
-
-_SECTIONS: dict[str, type] = {
-    "sampling": SamplingSettings,
-    "suggestions": SuggestionSettings,
-    "runtime": RuntimeSettings,
-    "editor": EditorSettings,
-}
 
 #: Numbers that are labels rather than amounts: clamping would change their meaning
 #: (a seed of -1, llama.cpp's "random", must not become the fixed seed 0).
@@ -474,8 +134,13 @@ class LoadResult:
 # --------------------------------------------------------------------------- loading
 
 
-def load_settings(path: Path) -> LoadResult:
-    """Read the settings file; never raises for anything wrong with the file itself."""
+def load_settings(path: Path, *, read_key: bool = True) -> LoadResult:
+    """Read the settings file; never raises for anything wrong with the file itself.
+
+    ``read_key=False`` leaves an API key in the keychain unread, for callers that do not
+    use it (a command that wants the model's path): no keychain call, no unlock prompt.
+    The settings then hold no key, and saving them keeps the file's pointer to it.
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -494,8 +159,41 @@ def load_settings(path: Path) -> LoadResult:
         return _corrupt(path, f"is not valid JSON ({exc})")
     if not isinstance(data, dict):
         return _corrupt(path, f"holds a JSON {type(data).__name__}, not an object")
-    settings, warnings = _parse(data)
+    warnings: list[str] = []
+    in_keychain = _take_keychain_mark(data, warnings)
+    settings, parse_warnings = _parse(data)
+    warnings += parse_warnings
+    if in_keychain and settings.runtime.remote_api_key is None:
+        if read_key:
+            settings = _with_key_from_keychain(settings, path, warnings)
+        else:
+            secrets.skip_key(path)
     return LoadResult(settings, tuple(f"{path}: {w}" for w in warnings))
+
+
+def _take_keychain_mark(data: dict[str, Any], warnings: list[str]) -> bool:
+    """Whether the file says its API key is in the keychain (the mark is not a setting)."""
+    runtime = data.get("runtime")
+    if not isinstance(runtime, dict) or KEYCHAIN_MARK not in runtime:
+        return False
+    mark = runtime.pop(KEYCHAIN_MARK)
+    if not isinstance(mark, bool):
+        warnings.append(
+            f"setting 'runtime.{KEYCHAIN_MARK}' must be true or false, got {_show(mark)}; ignored"
+        )
+        return False
+    return mark
+
+
+def _with_key_from_keychain(settings: AppSettings, path: Path, warnings: list[str]) -> AppSettings:
+    key, problem = secrets.read_key(path)
+    if key is None:
+        warnings.append(
+            f"the server's API key is kept in the system keychain, but {problem}; "
+            "enter it again under Runtime in the settings panel"
+        )
+        return settings
+    return replace(settings, runtime=replace(settings.runtime, remote_api_key=key))
 
 
 def _corrupt(path: Path, problem: str) -> LoadResult:
@@ -533,7 +231,7 @@ def _parse(data: Mapping[str, Any]) -> tuple[AppSettings, list[str]]:
     for key, value in data.items():
         if key == "schema_version":
             continue
-        if key in _SECTIONS:
+        if key in SECTIONS:
             changes[key] = _parse_section(key, value, getattr(defaults, key), warnings)
         elif key == "recent_files":
             changes[key] = _parse_recent(value, warnings)
@@ -610,12 +308,6 @@ def _rule_text(error: Exception) -> str:
         return f"is invalid ({message})"
     end = message.find(", got ", start)
     return message[start : end if end >= 0 else None]
-
-
-def _show(value: object) -> str:
-    """A repr short enough for a status bar, even for a pasted megabyte."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _clamp(value: object, rule: _Range) -> float | int | None:
@@ -717,7 +409,10 @@ def settings_json(settings: AppSettings) -> bytes:
     not valid Unicode (undecodable bytes on Linux arrive as lone surrogates) forces ASCII
     escapes, which JSON reads back exactly.
     """
-    data = settings.to_dict()
+    return _json_bytes(settings.to_dict())
+
+
+def _json_bytes(data: dict[str, Any]) -> bytes:
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
     try:
         return (text + "\n").encode("utf-8")
@@ -727,8 +422,25 @@ def settings_json(settings: AppSettings) -> bytes:
 
 
 def save_settings(settings: AppSettings, path: Path) -> None:
-    """Write atomically; raises SettingsSaveError (an OSError) and keeps the old file."""
-    data = settings_json(settings)
+    """Write atomically; raises SettingsSaveError (an OSError) and keeps the old file.
+
+    The API key goes to the keychain first and the file, without it, second: if either
+    step fails, the key is still in one of the two places the next load reads.
+    """
+    data = settings.to_dict()
+    key = settings.runtime.remote_api_key
+    runtime = data["runtime"]
+    if key is not None and secrets.store_key(path, key):
+        runtime["remote_api_key"] = None
+        runtime[KEYCHAIN_MARK] = True
+    elif key is None and secrets.keep_unread_entry(path):
+        runtime[KEYCHAIN_MARK] = True
+    _write(path, _json_bytes(data))
+    if key is None and KEYCHAIN_MARK not in runtime:
+        secrets.forget_key(path)  # the key was cleared: now nothing points at its entry
+
+
+def _write(path: Path, data: bytes) -> None:
     try:
         atomic_write(path, data)
     except OSError as exc:

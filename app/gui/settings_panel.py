@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.core.llama_runtime import build_info
 from app.core.postprocess import SuggestionMode
 from app.core.sampling import PRESETS, RANGES, SamplingSettings, SettingError
+from app.core.secrets import clear_text_host, keychain_state
 from app.core.settings import (
     CONFIDENCE_LEVELS,
     RUNTIME_RANGES,
@@ -281,10 +282,95 @@ class SettingsPanel(QDockWidget):
         self.remote_key = QLineEdit()
         self.remote_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.remote_key.setPlaceholderText(self.tr("optional"))
-        self.remote_key.setToolTip(self.tr("Sent as a bearer token; kept in your settings file."))
+        self.remote_key.setToolTip(
+            self.tr(
+                "Sent as a bearer token; kept in the system keychain, or in your settings "
+                "file where there is none."
+            )
+        )
         self.remote_key.setAccessibleName(self.tr("API key"))
         self.remote_key.editingFinished.connect(self._apply_backend)
         form.addRow(self.tr("API key"), self.remote_key)
+        self._key_rows(form)
+
+    def _key_rows(self, form: QFormLayout) -> None:
+        """Where the key is kept, and the warning before it would cross a network unencrypted.
+
+        A server at a plain ``http://`` address on another computer with a key is not used
+        until the writer says so with *Use this server anyway*: the key cannot be taken
+        back once sent, and one click per server and key is the least that is honest.
+        What the settings file already held was accepted when it was written, so it only
+        shows the warning.
+        """
+        self._accepted: set[tuple[str, str]] = set()  # (url, key) the writer let go in clear
+        self.key_note = QLabel()
+        self.key_note.setWordWrap(True)
+        self.key_note.setAccessibleName(self.tr("Where the API key is kept"))
+        form.addRow(self.key_note)
+        self.clear_text = QLabel()
+        self.clear_text.setWordWrap(True)
+        self.clear_text.setStyleSheet("color: #b3261e;")
+        self.clear_text.setAccessibleName(self.tr("API key sent in clear text"))
+        form.addRow(self.clear_text)
+        self.send_anyway = QPushButton(self.tr("Use this server anyway"))
+        self.send_anyway.setAccessibleName(self.tr("Use this server anyway"))
+        self.send_anyway.setToolTip(
+            self.tr("Connect and send the API key over plain http:// for this server and key.")
+        )
+        self.send_anyway.clicked.connect(self._accept_clear_text)
+        form.addRow(self.send_anyway)
+        for edit in (self.remote_url, self.remote_key):
+            edit.textChanged.connect(lambda _t: self._refresh_key_rows())
+        self.backend.currentIndexChanged.connect(lambda _i: self._refresh_key_rows())
+
+    def _backend_fields(self) -> tuple[str, str | None, str | None]:
+        url = self.remote_url.text().strip() or None
+        key = self.remote_key.text().strip() or None
+        return str(self.backend.currentData()), url, key
+
+    def _held_back(self) -> bool:
+        """True while the fields would send a key in clear text the writer has not let go."""
+        backend, url, key = self._backend_fields()
+        return (
+            backend == "remote"
+            and url is not None
+            and key is not None
+            and clear_text_host(url) is not None
+            and (url, key) not in self._accepted
+        )
+
+    def _refresh_key_rows(self) -> None:
+        _backend, url, key = self._backend_fields()
+        host = clear_text_host(url) if key else None
+        self.clear_text.setVisible(host is not None)
+        if host is not None:
+            self.clear_text.setText(
+                self.tr(
+                    "%1 is reached over plain http://: the API key would cross the network "
+                    "unencrypted, for anyone on the way to read. Use https:// if the server "
+                    "offers it."
+                ).replace("%1", host)
+            )
+        self.send_anyway.setVisible(self._held_back())
+        self.key_note.setVisible(key is not None)
+        if key is not None:
+            self.key_note.setText(self._key_place())
+
+    def _key_place(self) -> str:
+        state = keychain_state()
+        if state.usable:
+            return self.tr("Stored in the system keychain.")
+        if state.failure is None:
+            return self.tr("No system keychain: stored in the settings file, readable only by you.")
+        return self.tr(
+            "The system keychain failed (%1): stored in the settings file, readable only by you."
+        ).replace("%1", state.failure)
+
+    def _accept_clear_text(self) -> None:
+        _backend, url, key = self._backend_fields()
+        if url is not None and key is not None:
+            self._accepted.add((url, key))
+        self._apply_backend()
 
     def _apply_backend(self) -> None:
         if self._updating:
@@ -294,6 +380,9 @@ class SettingsPanel(QDockWidget):
         key = self.remote_key.text().strip() or None
         backend = str(self.backend.currentData())
         if (backend, url, key) == (runtime.backend, runtime.remote_url, runtime.remote_api_key):
+            return
+        if self._held_back():
+            self._refresh_key_rows()  # nothing is sent until the writer says so
             return
         try:
             updated = dataclasses.replace(
@@ -398,6 +487,8 @@ class SettingsPanel(QDockWidget):
             self.backend.setCurrentIndex(max(0, self.backend.findData(runtime.backend)))
             self.remote_url.setText(runtime.remote_url or "")
             self.remote_key.setText(runtime.remote_api_key or "")
+            if runtime.backend == "remote" and runtime.remote_url and runtime.remote_api_key:
+                self._accepted.add((runtime.remote_url, runtime.remote_api_key))  # in use
             self.mode.setCurrentIndex(max(0, self.mode.findData(settings.suggestions.mode)))
             level = settings.suggestions.suggest_when
             self.suggest_when.setCurrentIndex(max(0, self.suggest_when.findData(level)))
@@ -409,6 +500,7 @@ class SettingsPanel(QDockWidget):
             self.presets.setCurrentIndex(self.presets.findText(active[0]) if active else -1)
         finally:
             self._updating = False
+        self._refresh_key_rows()
 
     def set_model_limits(self, context_length: int | None, gpu_offload: bool) -> None:
         """The context can never exceed the model's; GPU layers need a GPU build."""
@@ -446,6 +538,7 @@ class SettingsPanel(QDockWidget):
         self.show_error("")
         self.set_settings(settings)
         self.settingsChanged.emit(settings)
+        self._refresh_key_rows()  # saving may have found the keychain failing
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from keyring.backends import fail
 
 from app.core import paths as paths_module
 from app.core.paths import AppPaths
@@ -37,6 +38,7 @@ from app.core.settings import (
     load_settings,
     save_settings,
 )
+from tests.support.keychain import installed
 
 SECTION_RANGES: dict[str, dict[str, _Range]] = {
     "sampling": RANGES,
@@ -604,9 +606,11 @@ def test_remote_backend_settings_round_trip_and_bad_values_are_reported(tmp_path
     runtime = RuntimeSettings(
         backend="remote", remote_url="http://10.0.0.5:8080", remote_api_key="sk-1"
     )
-    save_settings(AppSettings(runtime=runtime), path)
-    loaded = load_settings(path)
+    with installed(fail.Keyring()):  # no keychain: the key stays in the file
+        save_settings(AppSettings(runtime=runtime), path)
+        loaded = load_settings(path)
     assert loaded.settings.runtime == runtime and not loaded.warnings
+    assert json.loads(path.read_text(encoding="utf-8"))["runtime"]["remote_api_key"] == "sk-1"
     assert oct(path.stat().st_mode & 0o777) == "0o600"  # the key is not world-readable
     path.write_text(json.dumps({"runtime": {"backend": "cloud", "remote_url": "ftp://x"}}))
     loaded = load_settings(path)
