@@ -9,12 +9,17 @@ it, and the GUI fixtures live in ``tests/gui/conftest.py``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.support.models import TestModel, build_model
+
+# No test writes into a developer's real keychain; the tests of the keychain install their
+# own backends (tests/support/keychain.py).
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
 
 @pytest.fixture(autouse=True)

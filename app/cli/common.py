@@ -95,5 +95,5 @@ def chosen_model(spec: str | None) -> Path:
     from app.core.paths import AppPaths
     from app.core.settings import load_settings
 
-    remembered = load_settings(AppPaths.default().settings_file).settings.model_path
+    remembered = load_settings(AppPaths.default().settings_file, read_key=False).settings.model_path
     return resolve_model(spec, ModelStore.default(), remembered)

@@ -77,7 +77,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def _default_path() -> str | None:
     from app.core.settings import load_settings
 
-    return load_settings(AppPaths.default().settings_file).settings.model_path
+    return load_settings(AppPaths.default().settings_file, read_key=False).settings.model_path
 
 
 def _set_default(path: str | None) -> None:
@@ -85,7 +85,7 @@ def _set_default(path: str | None) -> None:
 
     paths = AppPaths.default()
     paths.ensure()
-    settings = load_settings(paths.settings_file).settings
+    settings = load_settings(paths.settings_file, read_key=False).settings
     save_settings(replace(settings, model_path=path), paths.settings_file)
 
 
