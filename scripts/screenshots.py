@@ -186,7 +186,7 @@ def _run(model_arg: str | None, out: Path, shots: tuple[str, ...]) -> int:
 
     if "model-manager" in shots:
         write("")
-        manager = window.open_model_manager()
+        manager = window.model_controller.open_model_manager()
         manager.resize(900, 560)
         manager.select_model(model.id)
         save(manager, "model-manager")

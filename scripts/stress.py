@@ -98,7 +98,7 @@ def run(keys: int, model: Path | None, warmup: int, seed: int, home: Path) -> in
 
     loaded: list[object] = []
     window.controller.modelChanged.connect(loaded.append)
-    window.load_model(model)
+    window.model_controller.load_model(model)
     if not wait_for(lambda: bool(loaded), 120) or loaded[0] is None:
         print(f"{model}: could not load it: {window.banner.text()}", file=sys.stderr)
         return 1

@@ -49,7 +49,7 @@ def run(model: Path, chars: int, intervals: list[int]) -> dict[str, Any]:
 
     window.controller.modelChanged.connect(on_model)
     QTimer.singleShot(120_000, loop.quit)
-    window.load_model(model)
+    window.model_controller.load_model(model)
     loop.exec()
     if not loaded or loaded[0] is None:
         raise SystemExit(f"{model}: the window could not load it: {window.banner.text()}")

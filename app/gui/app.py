@@ -15,6 +15,7 @@ from app import __version__
 from app.core.model_choice import startup_choice
 from app.core.paths import AppPaths
 from app.core.settings import load_settings
+from app.gui.document_controller import ConflictResolver
 from app.gui.main_window import MainWindow
 from app.gui.theme import app_icon
 
@@ -64,22 +65,25 @@ def create_window(
     paths: AppPaths | None = None,
     *,
     choose_model: bool = True,
+    resolve_conflict: ConflictResolver | None = None,
 ) -> MainWindow:
     """The main window with its settings, model and document (needs a QApplication).
 
     With no model given or remembered, ``choose_model`` picks one (see
     ``core.model_choice``): an installed GPT-2, else the offline model (built in the
     background on first use), else the model manager opens for a first download.
+    ``resolve_conflict`` answers "the file changed on disk" instead of a dialog.
     """
     paths = paths or AppPaths.default()
     paths.ensure()
     loaded = load_settings(paths.settings_file)
-    window = MainWindow(paths, loaded.settings, loaded.warnings)
-    window.store.sweep()  # leftovers of a build or a removal that was interrupted
+    window = MainWindow(paths, loaded.settings, loaded.warnings, resolve_conflict=resolve_conflict)
+    models = window.model_controller
+    models.store.sweep()  # leftovers of a build or a removal that was interrupted
     runtime = loaded.settings.runtime
     if model:
         if Path(model).is_file():
-            window.use_model(model)
+            models.use_model(model)
         else:
             window.show_banner(
                 QCoreApplication.translate("App", "The model %1 does not exist.").replace(
@@ -87,27 +91,28 @@ def create_window(
                 )
             )
     elif runtime.backend == "remote" and runtime.remote_url:
-        window.load_model(runtime.remote_url)
+        models.load_model(runtime.remote_url)
     elif choose_model:
         _choose_model(window, loaded.settings.model_path, bool(loaded.warnings))
     elif loaded.settings.model_path and Path(loaded.settings.model_path).is_file():
-        window.load_model(loaded.settings.model_path)
+        models.load_model(loaded.settings.model_path)
     if document:
-        window.open_file(document)
+        window.document_controller.open_file(document)
     # Unsaved writing a crashed session left: offered once the event loop runs (the
     # window is shown by then), in a dialog that never blocks. A fresh home has none.
-    QTimer.singleShot(0, window, window.offer_recovery)
+    QTimer.singleShot(0, window, window.journal_controller.offer_recovery)
     return window
 
 
 def _choose_model(window: MainWindow, remembered: str | None, quiet: bool) -> None:
-    choice = startup_choice(remembered, window.store)
+    models = window.model_controller
+    choice = startup_choice(remembered, models.store)
     if choice.path is not None:
-        window.load_model(choice.path)
+        models.load_model(choice.path)
     elif choice.assemble is not None:
-        window.install_offline_model(choice.assemble)
+        models.install_offline_model(choice.assemble)
     else:
-        window.first_run()
+        models.first_run()
     if choice.remembered_missing and not quiet:
         text = (
             QCoreApplication.translate("App", "The model %1 is gone; using %2 instead.")

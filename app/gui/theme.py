@@ -1,5 +1,5 @@
-"""The app's look: light and dark palettes, and its icon. The ghost colour derives from the
-palette, so it follows.
+"""The app's look: light and dark palettes, the notice banner's colours, and the icon. The
+ghost colour derives from the palette, and the banner's follow it, so both suit dark mode.
 
 The colours live in ``resources/themes/<name>.json`` (installed as ``app.resources``) so a
 designer can change them without touching code: each key is a ``QPalette.ColorRole``
@@ -24,6 +24,11 @@ THEME_FILES = {Theme.LIGHT: "light.json", Theme.DARK: "dark.json"}
 #: The rendered icon sizes: resources/icons/ghostpen-<size>.png.
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 _GROUPS = {"Disabled": QPalette.ColorGroup.Disabled}
+
+#: The notice banner's (background, text) on a light and on a dark palette: Bootstrap's
+#: warning colours, contrast 7.2:1 and 10.8:1 (WCAG asks 4.5:1 for text).
+BANNER_LIGHT = ("#fff3cd", "#664d03")
+BANNER_DARK = ("#332701", "#ffda6a")
 
 #: (group or None for all groups, role, colour)
 PaletteEntry = tuple[QPalette.ColorGroup | None, QPalette.ColorRole, QColor]
@@ -83,6 +88,28 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
         else:
             palette.setColor(group, role, colour)
     app.setPalette(palette)
+
+
+def is_dark(palette: QPalette) -> bool:
+    """A palette whose windows are darker than their text (the dark theme, or a dark
+    system palette)."""
+    window = palette.color(QPalette.ColorRole.Window).lightnessF()
+    return window < palette.color(QPalette.ColorRole.WindowText).lightnessF()
+
+
+def banner_colors(palette: QPalette) -> tuple[QColor, QColor]:
+    """The notice banner's background and text colour for this palette."""
+    background, text = BANNER_DARK if is_dark(palette) else BANNER_LIGHT
+    return QColor(background), QColor(text)
+
+
+def banner_style(palette: QPalette) -> str:
+    """The banner's style sheet (the widget is named ``banner``) for this palette."""
+    background, text = banner_colors(palette)
+    return (
+        f"#banner {{ background: {background.name()}; color: {text.name()}; "
+        "padding: 6px; border-radius: 3px; }"
+    )
 
 
 def app_icon() -> QIcon:

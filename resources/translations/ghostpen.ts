@@ -52,6 +52,81 @@
     </message>
 </context>
 <context>
+    <name>DocumentController</name>
+    <message>
+        <source>Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Untitled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save the changes to %1 first?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not saved: %1 The file on disk was left as it is.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save As</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not saved: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>“%1” was deleted or moved by another program since you opened or last saved it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>“%1” was changed on disk by another program since you opened or last saved it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>File changed on disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Overwrite it with your version, save your version under another name, or cancel and keep both as they are?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save your version there again, under another name, or cancel?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Overwrite</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save Again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save As…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>FindBar</name>
     <message>
         <source>Find</source>
@@ -129,6 +204,25 @@
     </message>
 </context>
 <context>
+    <name>JournalController</name>
+    <message>
+        <source>Autosave failed: %1. Your text is still here: save it to keep it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A damaged autosave file was set aside (not deleted): %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>There is no unsaved writing to recover.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recovered the unsaved text of %1 (autosaved %2). Save it to keep it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>Keymap</name>
     <message>
         <source>Suggest now</source>
@@ -197,14 +291,6 @@
 </context>
 <context>
     <name>MainWindow</name>
-    <message>
-        <source>Text and Markdown (*.txt *.md *.markdown *.text);;All files (*)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>GGUF models (*.gguf);;All files (*)</source>
-        <translation type="unfinished"></translation>
-    </message>
     <message>
         <source>Document</source>
         <translation type="unfinished"></translation>
@@ -493,8 +579,11 @@ loaded in %2 ms</source>
         <source>Ln %1, Col %2</source>
         <translation type="unfinished"></translation>
     </message>
+</context>
+<context>
+    <name>ModelController</name>
     <message>
-        <source>Untitled</source>
+        <source>GGUF models (*.gguf);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -510,87 +599,11 @@ loaded in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>No model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Model: %1</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Open</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Not saved: %1 The file on disk was left as it is.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Save As</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Not saved: %1</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Saved %1</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>“%1” was deleted or moved by another program since you opened or last saved it.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>“%1” was changed on disk by another program since you opened or last saved it.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>File changed on disk</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Overwrite it with your version, save your version under another name, or cancel and keep both as they are?</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Save your version there again, under another name, or cancel?</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Overwrite</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Save Again</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Save As…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Cancel</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Autosave failed: %1. Your text is still here: save it to keep it.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>A damaged autosave file was set aside (not deleted): %1</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>There is no unsaved writing to recover.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Recovered the unsaved text of %1 (autosaved %2). Save it to keep it.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Unsaved changes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Save the changes to %1 first?</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1086,6 +1099,18 @@ loaded in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Always</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fairly sure</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Very sure</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Settings</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1123,6 +1148,22 @@ loaded in %2 ms</source>
     </message>
     <message>
         <source>Length</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>How sure the model must be of a suggestion&apos;s words to show them. A suggestion stops where the model starts guessing; Always shows whatever it writes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Suggest when</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Likeliest words</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On: a suggestion is the model&apos;s likeliest words, the ones most often right. Off: it is drawn with the sampling settings, as drafts are.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

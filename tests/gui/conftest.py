@@ -30,13 +30,14 @@ def _no_thread_left_running() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A modal question would wait forever offscreen: fail loudly instead."""
+    """A modal question would wait forever offscreen: fail loudly instead. (The question
+    about a file changed on disk is the window's injected resolver: ``open_window`` gives
+    windows one that fails, ``tests.support.gui.unexpected_conflict``.)"""
 
     def refuse(*args: object, **kwargs: object) -> object:
         raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
 
     monkeypatch.setattr(QMessageBox, "question", refuse)
-    monkeypatch.setattr(MainWindow, "resolve_disk_conflict", refuse)
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def window(qtbot: QtBot, tiny_model: TestModel) -> Iterator[MainWindow]:
     """A window with the tiny model loaded and the editor focused."""
     w = open_window(qtbot, None)
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
-        w.load_model(tiny_model["q8_0"])
+        w.model_controller.load_model(tiny_model["q8_0"])
     assert w.controller.enabled
     w.editor.setFocus()
     yield w

@@ -293,7 +293,7 @@ def test_llama_cpp_failing_to_allocate_is_an_error_not_a_crash(
 
 def _load(qtbot: QtBot, w: MainWindow, path: Path) -> None:
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as blocker:
-        w.load_model(path)
+        w.model_controller.load_model(path)
     assert blocker.args[0] is not None, w.banner.text()
 
 

@@ -24,6 +24,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QLocale, Qt, qVersion
 from PySide6.QtGui import (
     QAccessible,
     QAction,
+    QColor,
     QGuiApplication,
     QImage,
     QKeySequence,
@@ -218,6 +219,49 @@ def test_themes_load_from_resources(qapp: QApplication) -> None:
     assert qapp.palette().color(QPalette.ColorRole.Base) == original.color(QPalette.ColorRole.Base)
 
 
+def _contrast(a: QColor, b: QColor) -> float:
+    """WCAG 2's contrast ratio of two colours, from 1 (the same) to 21 (black on white)."""
+
+    def luminance(c: QColor) -> float:
+        def linear(v: float) -> float:
+            return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * linear(c.redF()) + 0.7152 * linear(c.greenF()) + 0.0722 * linear(c.blueF())
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _painted_banner(window: MainWindow) -> tuple[QColor, QColor, set[str]]:
+    """The banner as it is painted: its background (a pixel in the padding), the colour
+    its style gives the text, and every colour in the picture."""
+    window.show_banner("Autosave failed: the disk is full.")
+    QApplication.processEvents()
+    image = window.banner.grab().toImage()
+    background = image.pixelColor(image.width() // 2, 2)
+    text = window.banner.palette().color(QPalette.ColorRole.WindowText)
+    painted = {
+        image.pixelColor(x, y).name() for x in range(image.width()) for y in range(image.height())
+    }
+    return background, text, painted
+
+
+def test_the_banner_follows_the_theme_and_stays_readable(bare_window: MainWindow) -> None:
+    try:
+        bare_window.set_theme(Theme.LIGHT)
+        light_bg, light_text, light_pixels = _painted_banner(bare_window)
+        bare_window.set_theme(Theme.DARK)
+        dark_bg, dark_text, dark_pixels = _painted_banner(bare_window)
+    finally:
+        bare_window.set_theme(Theme.SYSTEM)
+    assert light_bg.lightness() > 200 and dark_bg.lightness() < 60  # it followed the palette
+    assert light_text != dark_text
+    for background, text, painted in ((light_bg, light_text, light_pixels),
+                                      (dark_bg, dark_text, dark_pixels)):  # fmt: skip
+        assert _contrast(text, background) >= 4.5  # WCAG AA for normal text
+        assert text.name() in painted  # the glyphs are drawn in that colour
+
+
 def test_a_theme_file_with_a_mistake_is_refused_with_the_reason() -> None:
     with pytest.raises(ThemeError, match="'Bsae' is not a QPalette colour role"):
         _entries("x.json", {"Bsae": "#000000"}, None)
@@ -301,7 +345,7 @@ def test_every_control_has_an_accessible_name(
     w = bare_window
     w.settings_panel.show()
     w.find_bar.open(replace=True)
-    manager = w.open_model_manager()
+    manager = w.model_controller.open_model_manager()
     about = w.show_about()
     shortcuts = w.show_shortcuts()
     entry = JournalEntry(
@@ -339,7 +383,7 @@ def test_dialogs_have_a_default_button_and_escape_closes_them(
     about = w.show_about()
     assert recovery.recover_button.isDefault() and about.close_button.isDefault()
     recovery.open()
-    for dialog in (recovery, about, w.open_model_manager(), w.show_shortcuts()):
+    for dialog in (recovery, about, w.model_controller.open_model_manager(), w.show_shortcuts()):
         assert dialog.isVisible()
         _activate(qtbot, dialog)
         qtbot.keyClick(QApplication.focusWidget() or dialog, Qt.Key.Key_Escape)
@@ -390,7 +434,7 @@ def test_menus_and_dialog_buttons_have_distinct_mnemonics(bare_window: MainWindo
         assert isinstance(sub, QMenu)
         check(sub)
 
-    manager = bare_window.open_model_manager()
+    manager = bare_window.model_controller.open_model_manager()
     letters = [_mnemonic(b.text()) for b in manager.findChildren(QAbstractButton)]
     letters = [x for x in letters if x]
     assert len(letters) >= 6 and len(set(letters)) == len(letters), letters
@@ -567,11 +611,11 @@ def test_about_shows_the_real_versions_and_the_licence_of_the_model_in_use(
     # The same file in the model store, with a licence and its text kept beside it.
     terms = tmp_path / "TERMS.txt"
     terms.write_text("Tiny Test Model Terms of Use\n\n1. Be kind.\n", encoding="utf-8")
-    stored = window.store.add_file(
+    stored = window.model_controller.store.add_file(
         tiny_model["q8_0"], mode="reference", name="Tiny test model",
         licence=("MIT", "https://spdx.org/licenses/MIT.html"),
     )  # fmt: skip
-    window.store.attach_licence(stored, terms)
+    window.model_controller.store.attach_licence(stored, terms)
     about = window.show_about()
     text = about.details.toPlainText()
     assert "Tiny test model: MIT" in text

@@ -127,7 +127,7 @@ def test_ghost_is_never_saved_copied_counted_or_undone(
 ) -> None:
     ghost = type_and_wait(qtbot, window, TEXT)
     target = tmp_path / "draft.txt"
-    assert window.save_to(target)
+    assert window.document_controller.save_to(target)
     assert target.read_text(encoding="utf-8") == TEXT
     window._update_word_count()
     assert window.words_label.text().startswith(str(len(TEXT.split())))
@@ -249,7 +249,7 @@ def test_a_broken_model_disables_suggestions_with_a_message(
     w = open_window(qtbot, None)
     try:
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
-            w.load_model(broken)
+            w.model_controller.load_model(broken)
         assert not w.controller.enabled
         assert "Suggestions are off" in w.banner.text() and "truncated" in w.banner.text()
         assert w.banner.isVisible()
@@ -262,7 +262,7 @@ def test_a_broken_model_disables_suggestions_with_a_message(
         assert "No model" in w.banner.text()
         # the writer can recover by loading a good model
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
-            w.load_model(tiny_model["q8_0"])
+            w.model_controller.load_model(tiny_model["q8_0"])
         assert w.controller.enabled and not w.banner.isVisible()
     finally:
         close_window(w)
@@ -271,7 +271,7 @@ def test_a_broken_model_disables_suggestions_with_a_message(
 def test_closing_during_generation_stops_the_thread(qtbot: QtBot, tiny_model: TestModel) -> None:
     w = open_window(qtbot, None, greedy_settings(mode="paragraph", max_tokens=256))
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
-        w.load_model(tiny_model["f32"])
+        w.model_controller.load_model(tiny_model["f32"])
     w.editor.setFocus()
     tokens: list[str] = []
     w.worker.worker.token.connect(lambda _id, piece, _lp: tokens.append(piece))
@@ -288,14 +288,14 @@ def test_open_keeps_encoding_and_line_endings(
 ) -> None:
     source = tmp_path / "letter.txt"
     source.write_bytes("\ufeffDear Ana,\r\nthe café is open.\r\n".encode("utf-8"))
-    assert window.open_file(source)
+    assert window.document_controller.open_file(source)
     assert window.editor.toPlainText() == "Dear Ana,\nthe café is open.\n"
     cursor = window.editor.textCursor()
     cursor.movePosition(cursor.MoveOperation.End)
     window.editor.setTextCursor(cursor)
     window.set_auto_suggest(False)
     qtbot.keyClicks(window.editor, "Love")
-    assert window.save()
+    assert window.document_controller.save()
     assert source.read_bytes() == "\ufeffDear Ana,\r\nthe café is open.\r\nLove".encode("utf-8")
     assert str(source.resolve()) in window.settings.recent_files[0]
 
@@ -305,7 +305,7 @@ def test_a_failed_save_says_why_and_keeps_the_buffer(
 ) -> None:
     window.set_auto_suggest(False)
     qtbot.keyClicks(window.editor, "precious words")
-    assert not window.save_to(tmp_path / "missing-folder" / "a.txt")
+    assert not window.document_controller.save_to(tmp_path / "missing-folder" / "a.txt")
     assert "Not saved" in window.banner.text()
     assert window.editor.toPlainText() == "precious words"
     assert window.editor.document().isModified()
@@ -339,9 +339,9 @@ def test_unsaved_changes_prompt(
         return answers.pop(0)
 
     monkeypatch.setattr(QMessageBox, "question", answer)
-    window.new_document()  # Cancel: nothing lost
+    window.document_controller.new_document()  # Cancel: nothing lost
     assert window.editor.toPlainText() == "draft"
-    window.new_document()  # Discard
+    window.document_controller.new_document()  # Discard
     assert window.editor.toPlainText() == "" and len(asked) == 2
 
 

@@ -37,7 +37,7 @@ def _no_offline_package(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _wait_job(qtbot: QtBot, w: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not w.model_jobs.busy, timeout=WAIT_MS * 3)
+    qtbot.waitUntil(lambda: not w.model_controller.model_jobs.busy, timeout=WAIT_MS * 3)
 
 
 def _store() -> ModelStore:
@@ -50,7 +50,7 @@ def test_first_run_with_no_model_opens_the_manager_with_gpt2_preselected(
     _no_offline_package(monkeypatch)
     w = open_window(qtbot, None, choose_model=True)
     try:
-        manager = w.model_manager
+        manager = w.model_controller.model_manager
         assert manager is not None and manager.isVisible()
         rows = manager.catalog_table.selectionModel().selectedRows()
         assert [r.row() for r in rows] == [0]
@@ -73,7 +73,7 @@ def test_first_run_builds_the_offline_model_and_it_writes_real_text(qtbot: QtBot
         stored = _store().models()
         assert [m.manifest.offline for m in stored] == [True]
         assert model.source == str(stored[0].path)
-        assert w.model_manager is None  # no dialog needed: the app just works
+        assert w.model_controller.model_manager is None  # no dialog needed: the app just works
         w.editor.setFocus()
         ghost = type_and_wait(qtbot, w, "The weather today is")
         assert ghost.strip()
@@ -90,7 +90,7 @@ def test_manager_lists_switches_sets_default_and_deletes(
     a = store.add_file(tiny_model["q8_0"], name="Tiny Q8")
     b = store.add_file(tiny_model["f16"], name="Tiny F16")
     w = window
-    manager = w.open_model_manager()
+    manager = w.model_controller.open_model_manager()
     assert manager.installed_table.rowCount() == 2
     names = [manager.installed_table.item(r, 0).text() for r in range(2)]
     assert names == ["Tiny F16", "Tiny Q8"]  # not in use: the window loaded the fixture's path
@@ -119,8 +119,8 @@ def test_open_gguf_copies_it_into_the_store(
     qtbot: QtBot, window: MainWindow, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _no_offline_package(monkeypatch)
-    manager = window.open_model_manager()
-    with qtbot.waitSignal(window.model_jobs.finished, timeout=WAIT_MS) as done:
+    manager = window.model_controller.open_model_manager()
+    with qtbot.waitSignal(window.model_controller.model_jobs.finished, timeout=WAIT_MS) as done:
         assert manager.import_gguf(str(tiny_model["f32"]), "copy")
     model = done.args[0]
     assert model.path.parent.parent == _store().root
@@ -134,8 +134,8 @@ def test_opening_a_broken_gguf_says_why_and_adds_nothing(
     _no_offline_package(monkeypatch)
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 40)
-    manager = window.open_model_manager()
-    with qtbot.waitSignal(window.model_jobs.failed, timeout=WAIT_MS) as failed:
+    manager = window.model_controller.open_model_manager()
+    with qtbot.waitSignal(window.model_controller.model_jobs.failed, timeout=WAIT_MS) as failed:
         manager.import_gguf(str(bad), "reference")
     assert "broken.gguf" in failed.args[0]
     assert "broken.gguf" in manager.progress_label.text()
@@ -149,10 +149,10 @@ def test_import_folder_converts_quantizes_and_the_model_completes(
     _no_offline_package(monkeypatch)
     w = open_window(qtbot, None, choose_model=True)  # first run: the manager opens
     try:
-        manager = w.model_manager
+        manager = w.model_controller.model_manager
         assert isinstance(manager, ModelManagerDialog)
         stages: list[str] = []
-        w.model_jobs.progress.connect(lambda p: stages.append(p.stage))
+        w.model_controller.model_jobs.progress.connect(lambda p: stages.append(p.stage))
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 2) as loaded:
             assert manager.import_folder(str(tiny_model.checkpoint), "Q4_K_M")
         assert {"convert", "quantize"} <= set(stages)
@@ -169,8 +169,8 @@ def test_a_second_job_waits_its_turn(
     qtbot: QtBot, window: MainWindow, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _no_offline_package(monkeypatch)
-    manager = window.open_model_manager()
-    with qtbot.waitSignal(window.model_jobs.finished, timeout=WAIT_MS):
+    manager = window.model_controller.open_model_manager()
+    with qtbot.waitSignal(window.model_controller.model_jobs.finished, timeout=WAIT_MS):
         assert manager.import_gguf(str(tiny_model["f32"]), "copy")
         assert not manager.import_gguf(str(tiny_model["f16"]), "copy")  # busy: refused
     _wait_job(qtbot, window)
@@ -199,7 +199,7 @@ def test_remote_backend_suggests_and_switching_back_to_a_local_model_works(
             assert expected.startswith(ghost.rstrip()) or ghost.startswith(expected.rstrip())
 
             local = _store().add_file(tiny_model["q8_0"])
-            manager = w.open_model_manager()
+            manager = w.model_controller.open_model_manager()
             manager.select_model(local.id)
             with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
                 manager.use_button.click()
@@ -235,8 +235,8 @@ def test_settings_edits_keep_the_chosen_model_and_runtime_changes_reload_it(
     b = store.add_file(tiny_model["f16"], name="Tiny B")
     w = window
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
-        w.use_model(b.path)
-    manager = w.open_model_manager()
+        w.model_controller.use_model(b.path)
+    manager = w.model_controller.open_model_manager()
     manager.select_model(a.id)
     manager.default_button.click()  # open with A next time, keep B for now
 
@@ -261,9 +261,9 @@ def test_a_model_that_is_loading_cannot_be_deleted(
 ) -> None:
     _no_offline_package(monkeypatch)
     model = _store().add_file(tiny_model["f16"], name="Loading")
-    manager = window.open_model_manager()
+    manager = window.model_controller.open_model_manager()
     with qtbot.waitSignal(window.controller.modelChanged, timeout=WAIT_MS) as loaded:
-        window.use_model(model.path)
+        window.model_controller.use_model(model.path)
         assert not manager.delete_model(model.id)
     assert loaded.args[0] is not None and model.path.is_file()
     assert "in use" in manager.progress_label.text()
@@ -299,9 +299,11 @@ def test_download_button_gets_gpt2_from_the_hub_and_it_replaces_the_offline_mode
             with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 3) as loaded:
                 pass
             assert loaded.args[0].info.architecture == "gemma3"
-            manager = w.open_model_manager()
+            manager = w.model_controller.open_model_manager()
             texts: list[str] = []
-            w.model_jobs.progress.connect(lambda _p: texts.append(manager.progress_label.text()))
+            w.model_controller.model_jobs.progress.connect(
+                lambda _p: texts.append(manager.progress_label.text())
+            )
             button = manager.catalog_table.cellWidget(0, 4)
             assert isinstance(button, QPushButton) and button.text() == "Download"
             with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 3) as loaded:
@@ -325,15 +327,15 @@ def test_cancel_stops_a_download_and_closing_never_waits_on_it(
     with HubServer({"openai-community/gpt2": tiny_model.checkpoint}) as hub:
         hub.knobs = Knobs(throttle_bps=500_000)
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        manager = window.open_model_manager()
-        with qtbot.waitSignal(window.model_jobs.progress, timeout=WAIT_MS):
+        manager = window.model_controller.open_model_manager()
+        with qtbot.waitSignal(window.model_controller.model_jobs.progress, timeout=WAIT_MS):
             assert manager.download("gpt2")
         assert manager.cancel_button.isVisible()
-        with qtbot.waitSignal(window.model_jobs.failed, timeout=WAIT_MS) as failed:
+        with qtbot.waitSignal(window.model_controller.model_jobs.failed, timeout=WAIT_MS) as failed:
             manager.cancel_button.click()
         assert failed.args[1] is True and manager.progress_label.text() == "Cancelled."
         assert _store().models() == []
-        with qtbot.waitSignal(window.model_jobs.progress, timeout=WAIT_MS):
+        with qtbot.waitSignal(window.model_controller.model_jobs.progress, timeout=WAIT_MS):
             assert manager.download("gpt2")  # resumes; then the window closes mid-download
         close_window(window)
-        assert window.model_jobs._thread.isFinished()
+        assert window.model_controller.model_jobs._thread.isFinished()

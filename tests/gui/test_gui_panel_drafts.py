@@ -130,7 +130,7 @@ def test_corrupt_settings_file_gives_defaults_and_a_warning(qtbot: QtBot) -> Non
 def _draft_window(qtbot: QtBot, model: Path, draft_tokens: int) -> MainWindow:
     w = open_window(qtbot, None, greedy_settings(draft_tokens=draft_tokens))
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
-        w.load_model(model)
+        w.model_controller.load_model(model)
     w.editor.setFocus()
     w.editor.setPlainText(TEXT)
     w.editor.moveCursor(w.editor.textCursor().MoveOperation.End)

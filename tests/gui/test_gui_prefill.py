@@ -27,7 +27,7 @@ def slow_window(qtbot: QtBot, tiny_model: TestModel) -> Iterator[MainWindow]:
     """A long pause before asking, so each keystroke's prefill surely runs first."""
     w = open_window(qtbot, None, greedy_settings(debounce_ms=400))
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
-        w.load_model(tiny_model["q8_0"])
+        w.model_controller.load_model(tiny_model["q8_0"])
     w.editor.setFocus()
     yield w
     close_window(w)
@@ -59,7 +59,7 @@ def test_no_prefill_without_auto_suggest(qtbot: QtBot, tiny_model: TestModel) ->
     w = open_window(qtbot, None, greedy_settings(auto_suggest=False))
     try:
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
-            w.load_model(tiny_model["q8_0"])
+            w.model_controller.load_model(tiny_model["q8_0"])
         prefills: list[int] = []
         w.worker.worker.prefilled.connect(lambda rid, _p: prefills.append(rid))
         w.editor.setFocus()

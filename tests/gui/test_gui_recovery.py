@@ -2,8 +2,8 @@
 
 Windows run without a model (suggestions off). Every wait is on a signal or a condition.
 Questions the window would ask modally are answered through the seams the window offers:
-``resolve_disk_conflict`` (tests replace it) and the conflict box, opened non-modally and
-clicked. The recovery dialog is driven through its methods, never ``exec()``.
+the conflict resolver it is given (``ConflictAnswers``) and the conflict box, opened
+non-modally and clicked. The recovery dialog is driven through its methods, never ``exec()``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.core import documents
@@ -36,9 +36,10 @@ from app.core.documents import (
 from app.core.journal import JournalStore, Snapshot, new_doc_id, read_entry
 from app.core.paths import AppPaths
 from app.gui import main_window as main_window_module
-from app.gui.main_window import ConflictChoice, MainWindow
+from app.gui.document_controller import ConflictChoice
+from app.gui.main_window import MainWindow
 from tests.support.fs import mounted_tmpfs
-from tests.support.gui import close_window, open_window
+from tests.support.gui import ConflictAnswers, close_window, open_window
 
 ROOT = Path(__file__).resolve().parents[2]
 JOURNAL_WAIT_MS = 10_000  # the journal is due about 1-1.5 s after an edit
@@ -54,19 +55,19 @@ def _close_recovery_windows() -> Iterator[None]:
 
 
 def _journal_file(window: MainWindow) -> Path:
-    return window.paths.journal_dir / f"{window.doc_id}.json"
+    return window.paths.journal_dir / f"{window.document_controller.doc_id}.json"
 
 
 def _open(window: MainWindow, path: Path, text: str, fmt: TextFormat = UTF8_BOM_CRLF) -> None:
     path.write_bytes(encode_document(text, fmt))
-    assert window.open_file(path)
+    assert window.document_controller.open_file(path)
     cursor = window.editor.textCursor()
     cursor.movePosition(cursor.MoveOperation.End)
     window.editor.setTextCursor(cursor)
 
 
 def _type_and_journal(qtbot: QtBot, window: MainWindow, text: str) -> None:
-    with qtbot.waitSignal(window.journalWritten, timeout=JOURNAL_WAIT_MS):
+    with qtbot.waitSignal(window.journal_controller.journalWritten, timeout=JOURNAL_WAIT_MS):
         qtbot.keyClicks(window.editor, text)
         assert not _journal_file(window).exists()  # not at once: about a second later
 
@@ -98,8 +99,8 @@ def test_typing_is_journaled_and_a_save_removes_the_journal(
     assert entry.text == "Dear Ana,\nthe cafe is open"
     assert entry.path == doc and entry.format == UTF8_BOM_CRLF
     assert entry.disk == file_stamp(doc)
-    assert entry.instance == bare_window.journal.instance
-    assert bare_window.save()
+    assert entry.instance == bare_window.journal_controller.journal.instance
+    assert bare_window.document_controller.save()
     assert not _journal_file(bare_window).exists()
     assert doc.read_bytes() == encode_document(entry.text, UTF8_BOM_CRLF)
     assert [p.suffix for p in bare_window.paths.journal_dir.iterdir()] == [".lock"]
@@ -118,10 +119,14 @@ def test_steady_typing_is_journaled_before_the_writer_pauses(
 
     timer.timeout.connect(type_one)
     still_typing: list[bool] = []
-    bare_window.journalQueued.connect(lambda _id: still_typing.append(timer.isActive()))
+    bare_window.journal_controller.journalQueued.connect(
+        lambda _id: still_typing.append(timer.isActive())
+    )
     timer.start()
     try:
-        with qtbot.waitSignal(bare_window.journalWritten, timeout=JOURNAL_WAIT_MS):
+        with qtbot.waitSignal(
+            bare_window.journal_controller.journalWritten, timeout=JOURNAL_WAIT_MS
+        ):
             pass
     finally:
         timer.stop()
@@ -137,7 +142,7 @@ def test_new_and_close_with_discard_remove_the_journal(
     asked = _answer_questions(
         monkeypatch, QMessageBox.StandardButton.Discard, QMessageBox.StandardButton.Discard
     )
-    bare_window.new_document()
+    bare_window.document_controller.new_document()
     assert not first.exists() and _journal_file(bare_window) != first
     _type_and_journal(qtbot, bare_window, "another one")
     second = _journal_file(bare_window)
@@ -195,7 +200,10 @@ def _crashed_session(*snapshots: Snapshot) -> None:
 
 def _wait_for_dialog(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(
-        lambda: window.recovery_dialog is not None and window.recovery_dialog.isVisible(),
+        lambda: (
+            window.journal_controller.recovery_dialog is not None
+            and window.journal_controller.recovery_dialog.isVisible()
+        ),
         timeout=JOURNAL_WAIT_MS,
     )
 
@@ -214,7 +222,7 @@ def test_recovery_is_offered_at_start_and_restores_each_document(
     window = open_window(qtbot, None)
     try:
         _wait_for_dialog(qtbot, window)
-        dialog = window.recovery_dialog
+        dialog = window.journal_controller.recovery_dialog
         assert dialog is not None
         assert {e.doc_id for e in dialog.entries()} == {titled.doc_id, untitled.doc_id}
         row = next(i for i, e in enumerate(dialog.entries()) if e.path == doc)
@@ -226,20 +234,27 @@ def test_recovery_is_offered_at_start_and_restores_each_document(
         recovered = dialog.recover()
         assert recovered.doc_id == titled.doc_id
         assert window.editor.toPlainText() == titled.text
-        assert window.path == doc and window.editor.document().isModified()
+        assert window.document_controller.path == doc and window.editor.document().isModified()
         assert "Recovered the unsaved text of chapter.txt" in window.banner.text()
-        assert read_entry(_journal_file(window)).instance == window.journal.instance
+        assert (
+            read_entry(_journal_file(window)).instance == window.journal_controller.journal.instance
+        )
 
         assert dialog.shown_text() == "a note never saved"  # untitled: the text itself
         dialog.recover()  # this window is busy: a second window holds it
         assert not dialog.isVisible()  # nothing left to decide
         (other,) = main_window_module._RECOVERY_WINDOWS
-        assert other.editor.toPlainText() == "a note never saved" and other.path is None
+        assert (
+            other.editor.toPlainText() == "a note never saved"
+            and other.document_controller.path is None
+        )
         _answer_questions(monkeypatch, QMessageBox.StandardButton.Discard)
         other.close()
         assert not (AppPaths.default().journal_dir / f"{untitled.doc_id}.json").exists()
 
-        assert window.save()  # the file did not change since the crashed session read it
+        assert (
+            window.document_controller.save()
+        )  # the file did not change since the crashed session read it
         assert doc.read_bytes() == encode_document(titled.text, fmt)
         assert not _journal_file(window).exists()
     finally:
@@ -256,16 +271,16 @@ def test_discard_in_the_dialog_deletes_the_journal_and_decide_later_keeps_it(
     window = open_window(qtbot, None)
     try:
         _wait_for_dialog(qtbot, window)
-        dialog = window.recovery_dialog
+        dialog = window.journal_controller.recovery_dialog
         assert dialog is not None
         row = next(i for i, e in enumerate(dialog.entries()) if e.doc_id == drop.doc_id)
         dialog.discard(row)
         assert not (folder / f"{drop.doc_id}.json").exists()
-        assert window.is_pristine()
+        assert window.document_controller.is_pristine()
         dialog.later_button.click()  # decide later
         assert not dialog.isVisible()
         assert (folder / f"{keep.doc_id}.json").exists()
-        again = window.offer_recovery()  # File > Recover Unsaved Writing…
+        again = window.journal_controller.offer_recovery()  # File > Recover Unsaved Writing…
         assert again is not None and [e.doc_id for e in again.entries()] == [keep.doc_id]
         again.recover()
         assert window.editor.toPlainText() == "think about it"
@@ -279,8 +294,8 @@ def test_a_running_session_s_journals_are_not_offered(qtbot: QtBot) -> None:
     alive.write(snap)
     window = open_window(qtbot, None)
     try:
-        assert window.offer_recovery() is None
-        assert window.recovery_dialog is None
+        assert window.journal_controller.offer_recovery() is None
+        assert window.journal_controller.recovery_dialog is None
     finally:
         close_window(window)
         alive.discard(snap.doc_id)
@@ -317,10 +332,10 @@ def test_a_killed_window_s_text_comes_back_in_the_next_one(qtbot: QtBot, tmp_pat
     window = open_window(qtbot, None)
     try:
         _wait_for_dialog(qtbot, window)
-        assert window.recovery_dialog is not None
-        window.recovery_dialog.recover()
+        assert window.journal_controller.recovery_dialog is not None
+        window.journal_controller.recovery_dialog.recover()
         assert window.editor.toPlainText() == entry.text
-        assert window.save()
+        assert window.document_controller.save()
         assert doc.read_bytes() == encode_document(entry.text, fmt)
     finally:
         close_window(window)
@@ -329,97 +344,112 @@ def test_a_killed_window_s_text_comes_back_in_the_next_one(qtbot: QtBot, tmp_pat
 # --- saving when the file changed on disk ----------------------------------------------------
 
 
-def _fake_resolver(window: MainWindow, answer: ConflictChoice) -> list[tuple[Path, DiskChange]]:
-    asked: list[tuple[Path, DiskChange]] = []
+@pytest.fixture
+def answers() -> ConflictAnswers:
+    """How ``asking_window`` answers when a save finds the file changed on disk."""
+    return ConflictAnswers()
 
-    def resolve(path: Path, change: DiskChange) -> ConflictChoice:
-        asked.append((path, change))
-        return answer
 
-    window.resolve_disk_conflict = resolve  # type: ignore[method-assign]
-    return asked
+@pytest.fixture
+def asking_window(qtbot: QtBot, answers: ConflictAnswers) -> Iterator[MainWindow]:
+    """A window without a model whose question about a changed file ``answers`` answers."""
+    window = open_window(qtbot, None, resolve_conflict=answers)
+    yield window
+    close_window(window)
+
+
+def _answer(answers: ConflictAnswers, choice: ConflictChoice) -> list[tuple[Path, DiskChange]]:
+    """Answer ``choice`` from now on; the questions asked from now on."""
+    answers.answer = choice
+    answers.asked.clear()
+    return answers.asked
 
 
 def test_a_file_changed_on_disk_is_not_overwritten_without_asking(
-    qtbot: QtBot, bare_window: MainWindow, tmp_path: Path
+    qtbot: QtBot, asking_window: MainWindow, answers: ConflictAnswers, tmp_path: Path
 ) -> None:
+    w, docs = asking_window, asking_window.document_controller
     doc = tmp_path / "doc.txt"
-    _open(bare_window, doc, "mine\n")
-    _type_and_journal(qtbot, bare_window, "and more")
+    _open(w, doc, "mine\n")
+    _type_and_journal(qtbot, w, "and more")
     doc.write_bytes(b"theirs, written by another program\n")
 
-    asked = _fake_resolver(bare_window, ConflictChoice.CANCEL)
-    assert not bare_window.save()
+    asked = _answer(answers, ConflictChoice.CANCEL)
+    assert not docs.save()
     assert asked == [(doc, DiskChange.MODIFIED)]
-    assert "changed on disk by another program" in bare_window.banner.text()
-    assert "left as it is" in bare_window.banner.text()
+    assert "changed on disk by another program" in w.banner.text()
+    assert "left as it is" in w.banner.text()
     assert doc.read_bytes() == b"theirs, written by another program\n"
-    assert bare_window.editor.toPlainText() == "mine\nand more"
-    assert bare_window.editor.document().isModified() and _journal_file(bare_window).exists()
+    assert w.editor.toPlainText() == "mine\nand more"
+    assert w.editor.document().isModified() and _journal_file(w).exists()
 
-    asked = _fake_resolver(bare_window, ConflictChoice.OVERWRITE)
-    assert bare_window.save()
+    asked = _answer(answers, ConflictChoice.OVERWRITE)
+    assert docs.save()
     assert doc.read_bytes() == encode_document("mine\nand more", UTF8_BOM_CRLF)
     assert asked == [(doc, DiskChange.MODIFIED)]
-    assert not _journal_file(bare_window).exists()
+    assert not _journal_file(w).exists()
 
-    asked = _fake_resolver(bare_window, ConflictChoice.CANCEL)
-    qtbot.keyClicks(bare_window.editor, "!")
-    assert bare_window.save() and asked == []  # our own save is not a change "on disk"
+    asked = _answer(answers, ConflictChoice.CANCEL)
+    qtbot.keyClicks(w.editor, "!")
+    assert docs.save() and asked == []  # our own save is not a change "on disk"
 
 
 def test_save_as_is_offered_for_a_changed_file(
-    qtbot: QtBot, bare_window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot,
+    asking_window: MainWindow,
+    answers: ConflictAnswers,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     doc = tmp_path / "doc.txt"
-    _open(bare_window, doc, "mine\n")
-    qtbot.keyClicks(bare_window.editor, "x")
+    _open(asking_window, doc, "mine\n")
+    qtbot.keyClicks(asking_window.editor, "x")
     doc.write_bytes(b"theirs\n")
-    _fake_resolver(bare_window, ConflictChoice.SAVE_AS)
+    _answer(answers, ConflictChoice.SAVE_AS)
     chosen: list[bool] = []
 
-    def save_as() -> bool:
+    def get_save_file_name(*args: object, **kwargs: object) -> tuple[str, str]:
         chosen.append(True)
-        return False  # the writer cancelled the file dialog
+        return "", ""  # the writer cancelled the file dialog
 
-    monkeypatch.setattr(bare_window, "save_as", save_as)
-    assert not bare_window.save()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", get_save_file_name)
+    assert not asking_window.document_controller.save()
     assert chosen == [True] and doc.read_bytes() == b"theirs\n"
 
 
 def test_a_deleted_file_is_asked_about_and_a_touched_one_is_not(
-    qtbot: QtBot, bare_window: MainWindow, tmp_path: Path
+    qtbot: QtBot, asking_window: MainWindow, answers: ConflictAnswers, tmp_path: Path
 ) -> None:
+    w, docs = asking_window, asking_window.document_controller
     doc = tmp_path / "doc.txt"
-    _open(bare_window, doc, "text\n")
-    qtbot.keyClicks(bare_window.editor, "x")
+    _open(w, doc, "text\n")
+    qtbot.keyClicks(w.editor, "x")
     os.utime(doc, ns=(1, 1))  # only touched: same bytes
-    asked = _fake_resolver(bare_window, ConflictChoice.CANCEL)
-    assert bare_window.save() and asked == []
-    qtbot.keyClicks(bare_window.editor, "y")
+    asked = _answer(answers, ConflictChoice.CANCEL)
+    assert docs.save() and asked == []
+    qtbot.keyClicks(w.editor, "y")
     doc.unlink()
-    asked = _fake_resolver(bare_window, ConflictChoice.OVERWRITE)
-    assert bare_window.save()
+    asked = _answer(answers, ConflictChoice.OVERWRITE)
+    assert docs.save()
     assert asked == [(doc, DiskChange.DELETED)]
     assert doc.read_bytes() == encode_document("text\nxy", UTF8_BOM_CRLF)
 
 
 def test_a_vanished_folder_says_so_and_keeps_the_buffer(
-    qtbot: QtBot, bare_window: MainWindow, tmp_path: Path
+    qtbot: QtBot, asking_window: MainWindow, answers: ConflictAnswers, tmp_path: Path
 ) -> None:
+    w = asking_window
     folder = tmp_path / "project"
     folder.mkdir()
-    _open(bare_window, folder / "doc.txt", "text\n")
-    _type_and_journal(qtbot, bare_window, "precious")
+    _open(w, folder / "doc.txt", "text\n")
+    _type_and_journal(qtbot, w, "precious")
     shutil.rmtree(folder)
-    asked = _fake_resolver(bare_window, ConflictChoice.OVERWRITE)
-    assert not bare_window.save()
+    asked = _answer(answers, ConflictChoice.OVERWRITE)
+    assert not w.document_controller.save()
     assert asked == []  # nothing to ask: the save cannot happen there
-    assert (
-        "does not exist" in bare_window.banner.text() and str(folder) in bare_window.banner.text()
-    )
-    assert bare_window.editor.toPlainText() == "text\nprecious"
-    assert bare_window.editor.document().isModified() and _journal_file(bare_window).exists()
+    assert "does not exist" in w.banner.text() and str(folder) in w.banner.text()
+    assert w.editor.toPlainText() == "text\nprecious"
+    assert w.editor.document().isModified() and _journal_file(w).exists()
 
 
 def _button(box: QMessageBox, choice: ConflictChoice) -> Callable[[], None]:
@@ -432,22 +462,22 @@ def test_the_conflict_question_itself(
     qtbot: QtBot, bare_window: MainWindow, tmp_path: Path, change: DiskChange
 ) -> None:
     doc = tmp_path / "doc.txt"
-    box = bare_window.disk_conflict_box(doc, change)
+    box = bare_window.document_controller.disk_conflict_box(doc, change)
     labels = [b.text() for b in box.buttons()]
     first = "Overwrite" if change is DiskChange.MODIFIED else "Save Again"
     assert sorted(labels) == sorted([first, "Save As…", "Cancel"])
     assert "doc.txt" in box.text()
     for choice in ConflictChoice:
-        box = bare_window.disk_conflict_box(doc, change)
+        box = bare_window.document_controller.disk_conflict_box(doc, change)
         box.open()  # window-modal, not blocking: the test clicks
         with qtbot.waitSignal(box.finished, timeout=5000):
             _button(box, choice)()
-        assert bare_window.conflict_choice(box) is choice
-    box = bare_window.disk_conflict_box(doc, change)
+        assert bare_window.document_controller.conflict_choice(box) is choice
+    box = bare_window.document_controller.disk_conflict_box(doc, change)
     box.open()
     with qtbot.waitSignal(box.finished, timeout=5000):
         qtbot.keyClick(box, Qt.Key.Key_Escape)
-    assert bare_window.conflict_choice(box) is ConflictChoice.CANCEL
+    assert bare_window.document_controller.conflict_choice(box) is ConflictChoice.CANCEL
 
 
 # --- saves that fail keep everything ---------------------------------------------------------
@@ -476,7 +506,7 @@ def test_a_full_disk_keeps_buffer_file_and_journal(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(documents, "_write_bytes", half_then_full)
-    assert not bare_window.save()
+    assert not bare_window.document_controller.save()
     _assert_failed_save_kept_everything(
         bare_window, doc, before, "old\nnew words", "the disk is full"
     )
@@ -490,7 +520,7 @@ def test_a_really_full_disk(qtbot: QtBot, bare_window: MainWindow, tmp_path: Pat
         bare_window.editor.insertPlainText("a much longer text that will not fit\n" * 600)
         before = doc.read_bytes()
         text = bare_window.editor.toPlainText()
-        assert not bare_window.save()
+        assert not bare_window.document_controller.save()
         _assert_failed_save_kept_everything(bare_window, doc, before, text, "the disk is full")
         bare_window.editor.document().setModified(False)  # before the disk goes away
 
@@ -503,7 +533,7 @@ def test_a_read_only_file_keeps_buffer_and_file(
     doc.chmod(0o444)
     qtbot.keyClicks(bare_window.editor, "new")
     before = doc.read_bytes()
-    assert not bare_window.save()
+    assert not bare_window.document_controller.save()
     _assert_failed_save_kept_everything(bare_window, doc, before, "old\nnew", "read-only")
 
 
@@ -516,14 +546,17 @@ def test_binary_and_huge_files_are_refused_and_the_buffer_stays(
     qtbot.keyClicks(bare_window.editor, "my text")
     binary = tmp_path / "photo.png"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    assert not bare_window.open_file(binary)
+    assert not bare_window.document_controller.open_file(binary)
     assert "binary file" in bare_window.banner.text()
     huge = tmp_path / "huge.log"
     with open(huge, "wb") as fh:
         fh.truncate(documents.MAX_DOCUMENT_BYTES + 1)
-    assert not bare_window.open_file(huge)
+    assert not bare_window.document_controller.open_file(huge)
     assert "Ghostpen opens documents up to 20 MB" in bare_window.banner.text()
-    assert bare_window.editor.toPlainText() == "my text" and bare_window.path is None
+    assert (
+        bare_window.editor.toPlainText() == "my text"
+        and bare_window.document_controller.path is None
+    )
 
 
 def test_a_legacy_file_opens_with_a_visible_notice_and_saves_back_exactly(
@@ -532,8 +565,8 @@ def test_a_legacy_file_opens_with_a_visible_notice_and_saves_back_exactly(
     doc = tmp_path / "old.txt"
     original = b"caf\xe9\r\n\x93quoted\x94\r\n"
     doc.write_bytes(original)
-    assert bare_window.open_file(doc)
+    assert bare_window.document_controller.open_file(doc)
     assert "Windows-1252" in bare_window.banner.text() and bare_window.banner.isVisible()
     bare_window.editor.document().setModified(True)
-    assert bare_window.save()
+    assert bare_window.document_controller.save()
     assert doc.read_bytes() == original

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
-from app.gui import main_window as main_window_module
 from app.gui.main_window import MainWindow
 from tests.support.gui import close_window, open_window
 
@@ -27,23 +27,23 @@ def test_save_as_utf8_keeps_what_the_legacy_encoding_cannot(
     legacy = tmp_path / "letter.txt"
     original = "Cher ami,\r\nle caf\xe9 est pr\xeat.\r\n".encode("cp1252")
     legacy.write_bytes(original)
-    window.open_file(str(legacy))
+    window.document_controller.open_file(str(legacy))
     window.editor.moveCursor(window.editor.textCursor().MoveOperation.End)
     window.editor.insertPlainText("Suite \u2192 demain")  # → is not in Windows-1252
-    assert not window.save()
+    assert not window.document_controller.save()
     assert "cannot be stored in Windows-1252" in window.banner.text()
     assert legacy.read_bytes() == original  # the file on disk is untouched
 
     # a cancelled dialog changes nothing: the document keeps its encoding
-    monkeypatch.setattr(main_window_module.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda *a, **k: ("", ""))  # fmt: skip
-    assert not window.save_as_utf8()
-    assert not window.save()
+    assert not window.document_controller.save_as_utf8()
+    assert not window.document_controller.save()
 
     target = tmp_path / "letter-utf8.txt"
-    monkeypatch.setattr(main_window_module.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda *a, **k: (str(target), ""))  # fmt: skip
-    assert window.save_as_utf8()
+    assert window.document_controller.save_as_utf8()
     text = "Cher ami,\r\nle caf\xe9 est pr\xeat.\r\nSuite \u2192 demain"
     assert target.read_bytes() == text.encode("utf-8")  # UTF-8, no BOM, CRLF kept
     assert not window.editor.document().isModified()

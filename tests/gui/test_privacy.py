@@ -109,7 +109,7 @@ def test_a_whole_writing_session_never_touches_the_network(
         w: MainWindow = open_window(qtbot, None)
         try:
             with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
-                w.load_model(tiny_model["q8_0"])
+                w.model_controller.load_model(tiny_model["q8_0"])
             assert w.controller.enabled, w.banner.text()
             w.editor.setFocus()
             type_and_wait(qtbot, w, TEXT)
@@ -127,14 +127,14 @@ def test_a_whole_writing_session_never_touches_the_network(
             assert w.settings.sampling.temperature == 0.7  # applied and saved
             qtbot.keyClicks(w.editor, " The end.")
             settle(qtbot, w)
-            with qtbot.waitSignal(w.journalWritten, timeout=WAIT_MS):
-                w.journal_now()
-            manager = w.open_model_manager()
+            with qtbot.waitSignal(w.journal_controller.journalWritten, timeout=WAIT_MS):
+                w.journal_controller.journal_now()
+            manager = w.model_controller.open_model_manager()
             manager.close()
             story = tmp_path / "story.txt"
-            assert w.save_to(story)
+            assert w.document_controller.save_to(story)
             text = w.editor.toPlainText()
-            assert w.open_file(story) and w.editor.toPlainText() == text
+            assert w.document_controller.open_file(story) and w.editor.toPlainText() == text
             if sys.platform.startswith("linux"):
                 assert _socket_fds() <= sockets_before  # nothing opened below Python either
         finally:

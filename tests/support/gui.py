@@ -7,12 +7,14 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from app.core.answer import Answer, present
+from app.core.documents import DiskChange
 from app.core.engine import Engine
 from app.core.paths import AppPaths
 from app.core.sampling import GREEDY
 from app.core.settings import AppSettings, SuggestionSettings, save_settings
 from app.core.suggestion_policy import likeliest
 from app.gui.app import create_window
+from app.gui.document_controller import ConflictChoice, ConflictResolver
 from app.gui.main_window import MainWindow
 from app.gui.worker import CompletionRequest
 
@@ -31,19 +33,45 @@ def greedy_settings(**suggestions: object) -> AppSettings:
     )
 
 
+def unexpected_conflict(path: Path, change: DiskChange) -> ConflictChoice:
+    """The test windows' answer to "the file changed on disk": the modal question would
+    wait forever offscreen, so a test that did not expect it fails loudly instead."""
+    raise AssertionError(f"unexpected modal dialog: {path} was {change.value} on disk")
+
+
+class ConflictAnswers:
+    """A ``ConflictResolver`` that gives the answer set in ``answer`` and records each
+    question (path, change) in ``asked``."""
+
+    def __init__(self, answer: ConflictChoice = ConflictChoice.CANCEL) -> None:
+        self.answer = answer
+        self.asked: list[tuple[Path, DiskChange]] = []
+
+    def __call__(self, path: Path, change: DiskChange) -> ConflictChoice:
+        self.asked.append((path, change))
+        return self.answer
+
+
 def open_window(
     qtbot: QtBot,
     model: Path | None,
     settings: AppSettings | None = None,
     *,
     choose_model: bool = False,
+    resolve_conflict: ConflictResolver = unexpected_conflict,
 ) -> MainWindow:
     """A shown window; ``choose_model`` runs the first-run model choice (off by default:
-    most tests load a test model themselves)."""
+    most tests load a test model themselves). A save that finds the file changed on disk
+    asks ``resolve_conflict`` (by default, it fails the test)."""
     paths = AppPaths.default()
     if settings is not None or not paths.settings_file.exists():
         save_settings(settings or greedy_settings(), paths.settings_file)
-    window = create_window(str(model) if model else None, paths=paths, choose_model=choose_model)
+    window = create_window(
+        str(model) if model else None,
+        paths=paths,
+        choose_model=choose_model,
+        resolve_conflict=resolve_conflict,
+    )
     qtbot.addWidget(window, before_close_func=lambda w: w.editor.document().setModified(False))
     window.show()
     return window

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     window = create_window(None, str(args.file), paths=paths, choose_model=False)
     window.show()
-    if window.path is None:
+    if window.document_controller.path is None:
         print(f"could not open {args.file}: {window.banner.text()}", file=sys.stderr)
         return 2
     editor = window.editor
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         write_bytes(fh, data)
 
     documents._write_bytes = traced_write
-    window.journalQueued.connect(lambda _doc: _emit("journal-queued", typed))
-    window.journalWritten.connect(lambda _doc: _emit("journaled", typed))
+    window.journal_controller.journalQueued.connect(lambda _doc: _emit("journal-queued", typed))
+    window.journal_controller.journalWritten.connect(lambda _doc: _emit("journaled", typed))
 
     def tick() -> None:
         nonlocal typed
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         _emit("typed", typed)
         if args.save_every and typed % args.save_every == 0:
             _emit("saving", typed)
-            _emit("saved" if window.save() else "save-failed", typed)
+            _emit("saved" if window.document_controller.save() else "save-failed", typed)
 
     timer = QTimer(interval=args.interval_ms)
     timer.timeout.connect(tick)
