@@ -17,7 +17,7 @@ def main(argv: list[str]) -> int:
         print("usage: smoke_model.py OUT_DIR", file=sys.stderr)
         return 2
     from app.core.convert import convert_checkpoint
-    from tests.reference.checkpoints import write_gpt2_checkpoint
+    from tests.support.reference.checkpoints import write_gpt2_checkpoint
 
     out = Path(argv[0])
     # The test suite's "tiny" shape: 64 wide, 2 layers, 128 positions (about 7 MB as Q8_0).

@@ -38,7 +38,7 @@ MAX_GROWTH = 0.05
 
 def _tiny_model(folder: Path) -> Path:
     from app.core.convert import convert_checkpoint
-    from tests.reference.checkpoints import write_gpt2_checkpoint
+    from tests.support.reference.checkpoints import write_gpt2_checkpoint
 
     checkpoint = write_gpt2_checkpoint(
         folder / "tiny", n_embd=64, n_layer=2, n_head=4, n_positions=128, seed=1
@@ -60,8 +60,8 @@ def run(keys: int, model: Path | None, warmup: int, seed: int, home: Path) -> in
     from app.core.paths import AppPaths
     from app.core.settings import save_settings
     from app.gui.app import create_window
+    from tests.gui.test_stress import StressTypist
     from tests.support.gui import greedy_settings
-    from tests.test_stress import StressTypist
 
     # llama.cpp logs every request overtaken mid-evaluation (an aborted decode): expected
     logging.getLogger("ghostpen.llama_cpp").setLevel(logging.CRITICAL)
