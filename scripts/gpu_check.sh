@@ -69,7 +69,7 @@ step_results=()
 run_step() {
   local name=$1; shift
   local log
-  log="$out/step$(( ${#step_names[@]} + 1 ))-${name// /-}.log"
+  log="$out/step$(( ${#step_names[@]} + 1 ))-${name//[^A-Za-z0-9]/-}.log"
   echo
   echo "== $name"
   echo "\$ $*"
@@ -152,39 +152,41 @@ if [[ $build -eq 1 ]]; then
   export PYTHONPATH="$target${PYTHONPATH:+:$PYTHONPATH}"
 fi
 
-# (c) Ghostpen from this checkout, before any installed copy
-export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-cd "$root"
-run_step "import" "$python" -c "
-import app, llama_cpp
-import app.core.engine, app.bench.gpu_compare
+offload="not checked"
+# A failed build stops here: the steps would run on whatever llama_cpp is installed instead.
+if [[ $build -eq 0 || ${step_results[-1]} == ok ]]; then
+  # (c) Ghostpen from this checkout, before any installed copy
+  export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+  cd "$root"
+  run_step "import" "$python" -c "import app, llama_cpp, app.core.engine, app.bench.gpu_compare
 print('ghostpen from', app.__file__)
 print('llama_cpp', llama_cpp.__version__, 'from', llama_cpp.__file__)
 print('can offload to a GPU:', bool(llama_cpp.llama_supports_gpu_offload()))"
-offload=$("$python" -c "import app, llama_cpp; print(bool(llama_cpp.llama_supports_gpu_offload()))" \
-          2>/dev/null || echo unknown)
+  offload=$("$python" -c "import app, llama_cpp; print(bool(llama_cpp.llama_supports_gpu_offload()))" \
+            2>/dev/null || echo unknown)
 
-# The model for complete and the bench: given, or the bench's random GPT-2 124M in Q8_0.
-if [[ -z $model ]]; then
-  model=$("$python" -c "from app.bench.random_model import build_gpt2_124m; print(build_gpt2_124m('Q8_0'))" \
-          2>"$out/model.log") || { cat "$out/model.log" >&2; die "the random GPT-2 124M could not be built"; }
+  # The model for complete and the bench: given, or the bench's random GPT-2 124M in Q8_0.
+  if [[ -z $model ]]; then
+    model=$("$python" -c "from app.bench.random_model import build_gpt2_124m; print(build_gpt2_124m('Q8_0'))" \
+            2>"$out/model.log") || { cat "$out/model.log" >&2; die "the random GPT-2 124M could not be built"; }
+  fi
+
+  # (d) the engine on the CPU against the GPU
+  compare_args=(--gpu-layers "$gpu_layers" --json "$out/gpu_compare.json")
+  [[ -n $given_model ]] && compare_args+=(--model "$given_model")
+  [[ $quick -eq 1 ]] && compare_args+=(--tokens 128 --greedy 16 --repeats 1)
+  run_step "compare CPU and GPU" "$python" scripts/gpu_compare.py "${compare_args[@]}"
+
+  # (e) the command line with every layer on the GPU
+  run_step "complete" "$python" -m app complete --gpu-layers "$gpu_layers" --model "$model" \
+    --max-tokens 16 --timings "The ship"
+
+  # (f) the headless bench: throughput (CPU and GPU side by side) and footprint, no Qt
+  bench_args=(--no-replay --gpu-layers "$gpu_layers" --no-offline --model "$model"
+              --json "$out/bench.json")
+  [[ $quick -eq 1 ]] && bench_args+=(--repeats 1 --sizes 64)
+  run_step "bench" "$python" -m app bench "${bench_args[@]}"
 fi
-
-# (d) the engine on the CPU against the GPU
-compare_args=(--gpu-layers "$gpu_layers" --json "$out/gpu_compare.json")
-[[ -n $given_model ]] && compare_args+=(--model "$given_model")
-[[ $quick -eq 1 ]] && compare_args+=(--tokens 128 --greedy 16 --repeats 1)
-run_step "compare CPU and GPU" "$python" scripts/gpu_compare.py "${compare_args[@]}"
-
-# (e) the command line with every layer on the GPU
-run_step "complete" "$python" -m app complete --gpu-layers "$gpu_layers" --model "$model" \
-  --max-tokens 16 --timings "The ship"
-
-# (f) the headless bench: throughput (CPU and GPU side by side) and footprint, no Qt
-bench_args=(--no-replay --gpu-layers "$gpu_layers" --no-offline --model "$model"
-            --json "$out/bench.json")
-[[ $quick -eq 1 ]] && bench_args+=(--repeats 1 --sizes 64)
-run_step "bench" "$python" -m app bench "${bench_args[@]}"
 
 # (g) one summary
 echo
