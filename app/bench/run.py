@@ -6,14 +6,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.bench.child import run_json
 from app.bench.footprint import window_shown_seconds
 from app.bench.passage import PASSAGE
 from app.bench.random_model import build_gpt2_124m, gpt2_124m_checkpoint
@@ -32,6 +31,7 @@ TARGETS = {
     "tokens_evaluated_p50": 2.0,
     "rss_loaded_mb": 450.0,
     "window_shown_s": 1.5,
+    "gpu_gen_vs_cpu": 2.0,
 }
 
 
@@ -47,6 +47,10 @@ class BenchOptions:
     startup_runs: int = 3
     tokenizer: str | None = None
     json_out: Path | None = None
+    #: Layers on the GPU (-1: all); the throughput then shows the CPU and the GPU.
+    gpu_layers: int = 0
+    #: False: no typing replay, no window start-up, no Qt (the footprint of the engine alone).
+    replay: bool = True
 
 
 def _models(options: BenchOptions) -> list[tuple[str, Path, Path | None]]:
@@ -71,15 +75,18 @@ def _models(options: BenchOptions) -> list[tuple[str, Path, Path | None]]:
     return models
 
 
-def _replay_model(model: Path, options: BenchOptions) -> dict[str, Any]:
+def _replay_model(model: Path, options: BenchOptions, gpu_layers: int) -> dict[str, Any]:
     """The window measurements, in a fresh process: its memory is the app's alone."""
-    args = [sys.executable, "-m", "app.bench.window_run", str(model),
-            str(options.chars), ",".join(map(str, options.intervals))]  # fmt: skip
-    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
-    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"the typing replay failed: {done.stderr.strip()[-2000:]}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    args = [str(model), str(options.chars), ",".join(map(str, options.intervals)),
+            str(gpu_layers)]  # fmt: skip
+    qpa = {"QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    return run_json("app.bench.window_run", args, "the typing replay", extra_env=qpa)
+
+
+def _engine_footprint(model: Path, gpu_layers: int) -> dict[str, Any]:
+    """The footprint of the engine alone, in a fresh process that never imports Qt."""
+    args = [str(model), str(gpu_layers)]
+    return run_json("app.bench.engine_footprint", args, "the footprint run")
 
 
 def run_bench(options: BenchOptions) -> dict[str, Any]:
@@ -92,11 +99,17 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         },
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "targets": TARGETS,
+        "replay": options.replay,
+        "gpu_layers": options.gpu_layers,
         "models": {},
     }
     from app.core.llama_runtime import build_info
 
-    report["machine"]["llama_cpp"] = build_info().version
+    build = build_info()
+    report["machine"]["llama_cpp"] = build.version
+    report["machine"]["backend"] = build.backend
+    # Where nothing can be offloaded, every part runs on the CPU (the throughput says why).
+    layers = options.gpu_layers if build.gpu_offload else 0
     with tempfile.TemporaryDirectory(prefix="ghostpen-bench-") as tmp:
         previous = os.environ.get(HOME_ENV)
         os.environ[HOME_ENV] = tmp  # the bench never touches the writer's own settings
@@ -105,12 +118,15 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
                 figures: dict[str, Any] = {"path": str(path), "size": path.stat().st_size}
                 if options.throughput:
                     figures["throughput"] = measure(path, repeats=options.repeats,
-                                                    sizes=options.sizes,
-                                                    checkpoint=checkpoint)  # fmt: skip
-                figures.update(_replay_model(path, options))
-                shown = [window_shown_seconds(path, Path(tmp) / "startup")
-                         for _ in range(options.startup_runs)]  # fmt: skip
-                figures["window_shown_s"] = statistics.median(shown) if shown else None
+                                                    sizes=options.sizes, checkpoint=checkpoint,
+                                                    gpu_layers=options.gpu_layers)  # fmt: skip
+                if options.replay:
+                    figures.update(_replay_model(path, options, layers))
+                    shown = [window_shown_seconds(path, Path(tmp) / "startup")
+                             for _ in range(options.startup_runs)]  # fmt: skip
+                    figures["window_shown_s"] = statistics.median(shown) if shown else None
+                else:
+                    figures.update(_engine_footprint(path, layers))
                 report["models"][name] = figures
         finally:
             if previous is None:
@@ -198,13 +214,73 @@ def _throughput_lines(tp: dict[str, Any], t: dict[str, float]) -> list[str]:
             verdict += f"; vs transformers x{hf:.1f}"
             verdict += _meets(hf, t["gen_vs_transformers"], at_least=True)
         lines.append(verdict)
+    if tp.get("gpu_note"):
+        lines.append(f"  GPU layers {_layers(tp['gpu_layers'])} asked: {tp['gpu_note']}")
+    if tp.get("gpu"):
+        lines += _gpu_lines(tp, t)
     return lines
+
+
+def _layers(n: int) -> str:
+    return "all" if n == -1 else str(n)
+
+
+def _gpu_lines(tp: dict[str, Any], t: dict[str, float]) -> list[str]:
+    """CPU and GPU side by side: the CPU runs saw no GPU, the GPU runs had the layers."""
+    gpu = tp["gpu"]
+    lines = [f"  CPU against GPU ({gpu['backend']}, {_layers(gpu['layers'])} layers), "
+             "tokens/s, best of runs",
+             f"    {'':37}{'prompt':>25}  {'generation':>27}",
+             f"    {'':37}{'CPU':>8}{'GPU':>9}{'GPU/CPU':>8}  {'CPU':>10}{'GPU':>9}"
+             f"{'GPU/CPU':>8}"]  # fmt: skip
+    if not gpu.get("cpu_saw_no_gpu", True):
+        lines.append("    (the CPU runs could still see a GPU: their prompt figures may "
+                     "include it)")  # fmt: skip
+    for key, row in gpu.items():
+        if not key.startswith("prompt_"):
+            continue
+        size = key.removeprefix("prompt_")
+        for name, on_gpu in row.items():
+            on_cpu = tp[key][name]
+            pp = on_gpu["prompt_tokens_per_s"] / on_cpu["prompt_tokens_per_s"]
+            tg = on_gpu["generation_tokens_per_s"] / on_cpu["generation_tokens_per_s"]
+            verdict = _meets(tg, t["gpu_gen_vs_cpu"], at_least=True) if name == "ghostpen" else ""
+            lines.append(
+                f"    {size:>4}-token prompt  {name:<18}"
+                f"{_fmt(on_cpu['prompt_tokens_per_s']):>8}"
+                f"{_fmt(on_gpu['prompt_tokens_per_s']):>9}{f'x{pp:.1f}':>8}  "
+                f"{_fmt(on_cpu['generation_tokens_per_s']):>10}"
+                f"{_fmt(on_gpu['generation_tokens_per_s']):>9}{f'x{tg:.1f}':>8}{verdict}"
+            )
+    lines.append(f"    target: GPU generation >= x{t['gpu_gen_vs_cpu']:.0f} the CPU (ghostpen)")
+    return lines
+
+
+def _footprint_line(m: dict[str, Any], t: dict[str, float]) -> str:
+    rss = m["rss_loaded_bytes"] / 2**20
+    if "rss_after_completion_bytes" in m:  # --no-replay: the engine alone, no Qt
+        return (
+            f"  footprint (engine alone, no Qt): model load {m['load_ms']:.0f} ms; resident "
+            f"{rss:.0f} MiB with the model loaded, "
+            f"{m['rss_after_completion_bytes'] / 2**20:.0f} MiB after one completion"
+        )
+    shown = m.get("window_shown_s")
+    return (
+        f"  footprint: model load {m['load_ms']:.0f} ms; resident {rss:.0f} MiB with the "
+        f"model loaded{_meets(rss, t['rss_loaded_mb'])}, "
+        f"{m['rss_after_replay_bytes'] / 2**20:.0f} MiB after the replay; window shown "
+        f"{_fmt(shown)} s after launch{_meets(shown, t['window_shown_s'])}"
+    )
 
 
 def table(report: dict[str, Any]) -> str:
     machine = report["machine"]
+    backend = machine.get("backend", "CPU")
     lines = [f"Ghostpen bench: {machine['platform']}, {machine['cpus']} CPUs, "
-             f"llama-cpp-python {machine['llama_cpp']}"]  # fmt: skip
+             f"llama-cpp-python {machine['llama_cpp']}"
+             f"{'' if backend == 'CPU' else f' ({backend} build)'}"]  # fmt: skip
+    if not report.get("replay", True):
+        lines.append("typing replay and window start-up skipped (--no-replay): no Qt")
     t = report["targets"]
     for name, m in report["models"].items():
         lines += ["", f"== {name} ({m['size'] / 2**20:.0f} MiB)"]
@@ -213,12 +289,5 @@ def table(report: dict[str, Any]) -> str:
                 lines += _replay_lines(r, t)
         if m.get("throughput"):
             lines += _throughput_lines(m["throughput"], t)
-        rss = m["rss_loaded_bytes"] / 2**20
-        shown = m.get("window_shown_s")
-        lines.append(
-            f"  footprint: model load {m['load_ms']:.0f} ms; resident {rss:.0f} MiB with the "
-            f"model loaded{_meets(rss, t['rss_loaded_mb'])}, "
-            f"{m['rss_after_replay_bytes'] / 2**20:.0f} MiB after the replay; window shown "
-            f"{_fmt(shown)} s after launch{_meets(shown, t['window_shown_s'])}"
-        )
+        lines.append(_footprint_line(m, t))
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""The typing replay in its own process: ``python -m app.bench.window_run MODEL CHARS PACES``.
+"""The typing replay in its own process:
+``python -m app.bench.window_run MODEL CHARS PACES [GPU_LAYERS]``.
 
 Prints one JSON line: load time, resident memory once the model is loaded and after the
 replay, and the replay figures at each pace (milliseconds per keystroke).
@@ -23,7 +24,7 @@ from app.core.settings import AppSettings, save_settings
 from app.gui.app import create_window
 
 
-def run(model: Path, chars: int, intervals: list[int]) -> dict[str, Any]:
+def run(model: Path, chars: int, intervals: list[int], gpu_layers: int = 0) -> dict[str, Any]:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     paths = AppPaths.default()
     paths.ensure()
@@ -36,6 +37,7 @@ def run(model: Path, chars: int, intervals: list[int]) -> dict[str, Any]:
         defaults,
         sampling=replace(defaults.sampling, seed=1),
         suggestions=replace(defaults.suggestions, max_tokens=8, suggest_when="always"),
+        runtime=replace(defaults.runtime, n_gpu_layers=gpu_layers),
     )
     save_settings(settings, paths.settings_file)
     window = create_window(None, paths=paths, choose_model=False)
@@ -71,7 +73,8 @@ def run(model: Path, chars: int, intervals: list[int]) -> dict[str, Any]:
 
 def main() -> None:
     model, chars, paces = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    result = run(Path(model), chars, [int(p) for p in paces.split(",") if p])
+    gpu_layers = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    result = run(Path(model), chars, [int(p) for p in paces.split(",") if p], gpu_layers)
     print(json.dumps(result))
 
 

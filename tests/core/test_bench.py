@@ -69,3 +69,97 @@ def test_random_124m_model_has_gpt2_small_shape(
     assert (info.block_count, info.embedding_length, info.head_count) == (12, 768, 12)
     assert (info.vocab_size, info.context_length, info.file_type) == (50257, 1024, "Q8_0")
     assert 120e6 < info.parameter_count < 130e6
+
+
+#: A ``sitecustomize`` that makes PySide6 (and shiboken6) unimportable in every process that
+#: has it on its path: the headless bench and its children run as on a box without Qt.
+NO_QT = """
+import sys
+
+class _NoQt:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("PySide6", "shiboken6"):
+            raise ImportError(f"{name}: blocked, this process must not need Qt")
+        return None
+
+sys.meta_path.insert(0, _NoQt())
+"""
+
+HEADLESS = """
+import json, sys
+from pathlib import Path
+from app.bench.run import BenchOptions, run_bench, table
+
+model, out = Path(sys.argv[1]), Path(sys.argv[2])
+report = run_bench(BenchOptions(model=model, repeats=1, sizes=(32,), replay=False,
+                                gpu_layers=-1, json_out=out))
+print(table(report))
+try:
+    import PySide6.QtCore
+except ImportError:
+    print("Qt was blocked throughout")
+"""
+
+
+@pytest.mark.slow
+def test_headless_bench_measures_throughput_and_footprint_without_qt(
+    tiny_model: TestModel, tmp_path: Path
+) -> None:
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(NO_QT)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(root)]),
+           "GHOSTPEN_HOME": str(tmp_path / "home")}  # fmt: skip
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-c", HEADLESS, str(tiny_model["q8_0"]), str(out)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Qt was blocked throughout" in done.stdout  # the control: the hook did block
+    report = json.loads(out.read_text())
+    assert report["replay"] is False and report["gpu_layers"] == -1
+    (model,) = report["models"].values()
+    tp = model["throughput"]
+    assert tp["prompt_32"]["ghostpen"]["generation_tokens_per_s"] > 0
+    assert tp["prompt_32"]["llama_cpp_python"]["prompt_tokens_per_s"] > 0
+    assert model["load_ms"] > 0 and model["rss_loaded_bytes"] > 20 * 2**20
+    assert model["rss_after_completion_bytes"] > 0 and model["completion_tokens"] >= 1
+    assert not [k for k in model if k.startswith("replay_")]
+    assert "window_shown_s" not in model and "rss_after_replay_bytes" not in model
+    assert "replay and window start-up skipped" in done.stdout
+    assert "footprint (engine alone, no Qt)" in done.stdout
+    from app.core.llama_runtime import build_info
+
+    if build_info().gpu_offload:
+        assert tp["gpu"]["layers"] == -1 and tp["gpu"]["cpu_saw_no_gpu"]
+    else:  # GPU layers asked of a CPU build: said, and measured on the CPU
+        assert "gpu" not in tp and "cannot offload" in tp["gpu_note"]
+        assert "cannot offload to a GPU" in done.stdout
+
+
+@pytest.mark.slow
+def test_cpu_and_gpu_side_by_side(tiny_model: TestModel) -> None:
+    """The path a GPU build takes (CPU runs in a child that sees no GPU, then the asked
+    layers here), forced with 0 layers: both sides are the CPU."""
+    from app.bench.run import TARGETS
+    from app.bench.throughput import measure
+    from app.core.llama_runtime import build_info
+
+    tp = measure(tiny_model["q8_0"], repeats=1, sizes=(32,), gpu_layers=0, side_by_side=True)
+    gpu = tp["gpu"]
+    assert gpu["layers"] == 0 and gpu["cpu_saw_no_gpu"]
+    for side in (tp, gpu):
+        for contender in ("ghostpen", "llama_cpp_python"):
+            assert side["prompt_32"][contender]["generation_tokens_per_s"] > 0
+    report = {
+        "machine": {"platform": "test", "cpus": 1, "llama_cpp": "x"},
+        "targets": TARGETS,
+        "replay": False,
+        "models": {"tiny": {"size": 1, "throughput": tp, "load_ms": 1.0,
+                            "rss_loaded_bytes": 1, "rss_after_completion_bytes": 1}},
+    }  # fmt: skip
+    text = table(report)
+    assert f"CPU against GPU ({build_info().backend}, 0 layers)" in text
+    assert text.count("  32-token prompt  ghostpen") == 2  # the CPU table, then CPU | GPU
