@@ -35,6 +35,12 @@ def add_parsers(sub: Subcommands) -> None:
     p.add_argument("--no-throughput", action="store_true", help="skip the engine comparison")
     p.add_argument("--startup-runs", type=int, default=3, metavar="N")
     p.add_argument("--tokenizer", metavar="DIR", help="GPT-2 vocab.json + merges.txt")
+    p.add_argument("--gpu-layers", type=int, default=0, metavar="N",
+                   help="layers on the GPU, -1 = all: the throughput then shows the CPU and "
+                   "the GPU side by side (needs a GPU build)")  # fmt: skip
+    p.add_argument("--no-replay", action="store_true",
+                   help="skip the typing replay and the window start-up: no Qt needed (a "
+                   "server, a GPU box); the footprint is the engine's alone")  # fmt: skip
     p.add_argument("--json", metavar="FILE", default="ghostpen-bench.json",
                    help="the figures as JSON (default ghostpen-bench.json)")  # fmt: skip
 
@@ -57,6 +63,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise CliError(f"expected positive numbers, got {text!r}")
         return values
 
+    if args.gpu_layers < -1:
+        raise CliError(f"--gpu-layers must be -1 (all), 0 or more, got {args.gpu_layers}")
     options = BenchOptions(
         model=chosen_model(args.model) if args.model else None,
         chars=min(args.chars or len(PASSAGE), len(PASSAGE)),
@@ -68,6 +76,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         startup_runs=max(0, args.startup_runs),
         tokenizer=args.tokenizer,
         json_out=Path(args.json) if args.json else None,
+        gpu_layers=args.gpu_layers,
+        replay=not args.no_replay,
     )
     report = run_bench(options)
     write(sys.stdout, table(report) + "\n")
