@@ -20,7 +20,8 @@ from app.core.convert import (
     read_config,
 )
 from app.core.engine import Engine
-from app.core.gguf_info import _gpt2_tensors, inspect_model, tensor_types
+from app.core.gguf_info import inspect_model, tensor_types
+from app.core.gguf_rules import gpt2_tensors
 from app.core.sampling import GREEDY
 from tests.support.models import TestModel
 from tests.support.reference import gpt2_numpy
@@ -274,7 +275,7 @@ def test_every_family_config_maps_to_the_tensors_llama_cpp_expects(
     }))  # fmt: skip
     cfg = read_config(tmp_path)
     assert (cfg.n_embd, cfg.n_layer, cfg.n_head, cfg.n_ff) == (n_embd, n_layer, n_head, 4 * n_embd)
-    expected = _gpt2_tensors(
+    expected = gpt2_tensors(
         {"n_embd": n_embd, "n_vocab": 50257, "n_ctx": 1024, "n_ff": 4 * n_embd, "n_layer": n_layer}
     )
     assert len(expected) == 4 + 12 * n_layer
