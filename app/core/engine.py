@@ -178,7 +178,7 @@ class Engine:
         # at the training context, so the usable window is what was asked for, not more.
         self.n_ctx: int = n_ctx
         self._logits_all = logits_all
-        self._ctx = llama_compat.context(self._llm)
+        self._context = llama_compat.context(self._llm)
         self._vocab = llama_compat.vocab(self._llm)
         self._eos = int(self._llm.token_eos())
         self._bos = int(self._llm.token_bos())
@@ -387,7 +387,7 @@ class Engine:
                 self._evaluate(tokens)
             except _Cancelled:
                 raise EngineError("the next-token logits were cancelled") from None
-            ptr = llama_cpp.llama_get_logits_ith(self._ctx, -1)
+            ptr = llama_cpp.llama_get_logits_ith(self._context, -1)
             logits = np.ctypeslib.as_array(ptr, shape=(self._llm.n_vocab(),))
             return np.array(logits, dtype=np.float32, copy=True), tokens
 
@@ -598,7 +598,7 @@ class Engine:
                     token = self._ranked_token(branch, allowed)
                     sampler.accept(token)
                 else:
-                    token = sampler.sample(self._ctx)
+                    token = sampler.sample(self._context)
                 if scored:
                     step = float(row[token]) - lse
                     logprob += step
@@ -656,7 +656,7 @@ class Engine:
         busy = self._other_load.others_busy()
         want = self.n_threads - 1 if busy else self.n_threads
         if want != self.threads_in_use:
-            llama_cpp.llama_set_n_threads(self._ctx, want, want)
+            llama_cpp.llama_set_n_threads(self._context, want, want)
             self.threads_in_use = want
 
     def _tail(self, tokens: list[int], keep: int) -> list[int]:
@@ -678,7 +678,7 @@ class Engine:
 
     def _logits_row(self) -> np.ndarray:
         """llama.cpp's logits of the last evaluated position: a view, not a copy."""
-        ptr = llama_cpp.llama_get_logits_ith(self._ctx, -1)
+        ptr = llama_cpp.llama_get_logits_ith(self._context, -1)
         return np.ctypeslib.as_array(ptr, shape=(self._llm.n_vocab(),))
 
     def _markup_tokens(self) -> np.ndarray:
@@ -718,7 +718,7 @@ class Engine:
         tokens is enough, so the callback is installed only for big batches.
         """
         abortable = abortable and len(batch) >= ABORTABLE_BATCH
-        ctx = self._ctx
+        ctx = self._context
         if abortable:
             llama_cpp.llama_set_abort_callback(ctx, self._abort_cb, None)
         self._logits_at = None

@@ -22,11 +22,12 @@ reads the answers, and this one decides what to ask and keeps the engine's contr
   ``logprobs`` gives the ranked first tokens, then the continuation is requested from the
   prompt plus the chosen token's text (the server tokenizes it afresh, so where BPE
   merges across that boundary its tokens differ from ``Engine``'s; the tests show equal
-  texts). Servers that give no logprobs (llama-cpp-python's server gives them only with
-  ``logits_all``, its default; ``--logits_all False`` makes it refuse them) fall back to
-  a different seed per branch at a temperature of at least
-  :data:`BRANCH_MIN_TEMPERATURE`; those alternatives are only *likely* to differ. See
-  :meth:`RemoteEngine.complete`.
+  texts). The ranking is the server's unpenalised distribution, like ``Engine``'s, and
+  is kept for the next branches of the same prompt. Servers that give no logprobs, or
+  fewer than needed (llama-cpp-python's server gives them only with ``logits_all``, its
+  default; ``--logits_all False`` makes it refuse them), fall back to the seed
+  ``seed + branch * 0x9E3779B9`` at a temperature of at least
+  :data:`BRANCH_MIN_TEMPERATURE`; those alternatives are only *likely* to differ.
 - **Token counts** use the first tokenizer endpoint that works, found when the engine is
   created, else an estimate (see :mod:`app.core.openai_protocol`).
 - **What a server does not give.** No token ids (``Completion.token_ids`` is empty), no
@@ -292,16 +293,8 @@ class RemoteEngine:
         one, ``cancel`` (or :meth:`cancel`) stops the call promptly with
         ``StopReason.CANCELLED`` and the text shown so far, and an empty prompt starts a
         new document (:data:`EMPTY_PROMPT`). ``heal``, ``avoid_markup`` and ``on_piece``
-        need the model's logits: asking for them raises :class:`EngineError`.
-
-        ``branch`` > 0 starts from the branch-th likeliest first token, asked for with a
-        one-token request with ``logprobs`` (ranked on the server's unpenalised
-        distribution, like ``Engine``); the continuation is then requested for the prompt
-        plus that token's text, which the server tokenizes afresh. Where the server gives
-        no logprobs, or fewer than needed, the branch instead samples with seed
-        ``seed + branch * 0x9E3779B9`` at a temperature of at least
-        :data:`BRANCH_MIN_TEMPERATURE`: then it differs from the main suggestion only
-        with high probability, not certainty.
+        need the model's logits: asking for them raises :class:`EngineError`. ``branch``
+        > 0 starts from the branch-th likeliest first token (see the module notes).
 
         ``token_ids`` is always empty (the OpenAI stream carries text only). Token counts
         in ``timings`` come from the server's ``usage`` when it reports one (otherwise

@@ -36,6 +36,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -140,18 +141,22 @@ class Interrupter:
         self._lock = threading.Lock()  # guards the socket and the running call's token
         self._sock: socket.socket | None = None
         self._call: threading.Event | None = None  # set when the running call ends
+        self._cancel: threading.Event | None = None  # the running call's cancel event
 
     def attach(self, sock: socket.socket | None) -> None:
-        """The socket the running call reads from now (None: none)."""
+        """The socket the running call reads from now (None: none). A connection opened
+        after its call was cancelled is shut at once (the watcher has come and gone)."""
         with self._lock:
             self._sock = sock
+            if self._cancel is not None and self._cancel.is_set():
+                self.hang_up()
 
     @contextmanager
     def call(self, cancel: threading.Event, *, watch: bool) -> Iterator[None]:
         """One call; with ``watch``, setting ``cancel`` interrupts it from any thread."""
         call = threading.Event()
         with self._lock:
-            self._call = call
+            self._call, self._cancel = call, cancel
         if watch:
             threading.Thread(
                 target=self._watch, args=(cancel, call), name="ghostpen-remote-cancel",
@@ -162,7 +167,7 @@ class Interrupter:
         finally:
             with self._lock:
                 call.set()
-                self._call = None
+                self._call = self._cancel = None
 
     def abort(self, call: threading.Event | None = None) -> None:
         """Interrupt a blocking send or read of the running call (no-op between calls)."""
@@ -288,6 +293,8 @@ class HttpTransport:
             verify=ssl.create_default_context() if url.scheme == "https" else False,
             trust_env=False,  # no proxy, netrc or CA bundle from the environment
             follow_redirects=False,
+            # A completion server needs no cookies, and none are kept between requests.
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
         )
 
     def call(self, cancel: threading.Event, *, watch: bool) -> AbstractContextManager[None]:

@@ -169,16 +169,27 @@ def send_piece(handler: BaseHTTPRequestHandler, text: str) -> None:
     handler.wfile.flush()
 
 
+#: How long a scripted server waits, silent, for the client to hang up. The clients that
+#: cancel have a longer read timeout, so a hang-up seen within this came from the cancel
+#: (a read left to time out would end only after the server gave up waiting).
+PATIENCE_S = 10
+PATIENT_CLIENT_S = 30
+
+
+def wait_for_hang_up(handler: BaseHTTPRequestHandler, hung_up: threading.Event) -> None:
+    """Send nothing until the client hangs up (its end reads as closed): set ``hung_up``."""
+    readable, _, _ = select.select([handler.connection], [], [], PATIENCE_S)
+    if readable:
+        hung_up.set()
+
+
 def silent_after_one_piece(hung_up: threading.Event) -> Route:
-    """A completion that streams " hello", then sends nothing until the client hangs up
-    (its end of the connection reads as closed): then ``hung_up`` is set."""
+    """A completion that streams " hello", then sends nothing until the client hangs up."""
 
     def route(handler: BaseHTTPRequestHandler) -> None:
         start_stream(handler)
         send_piece(handler, " hello")
-        readable, _, _ = select.select([handler.connection], [], [], 30)
-        if readable:
-            hung_up.set()
+        wait_for_hang_up(handler, hung_up)
 
     return route
 
@@ -324,8 +335,8 @@ def test_cancel_set_before_the_call_returns_nothing(remote: RemoteEngine) -> Non
 
 
 def test_cancel_interrupts_a_blocked_read(fake: Callable[..., FakeServer]) -> None:
-    """A server that goes silent mid-stream: the read is interrupted, not waited out (the
-    read timeout is 30 s), and the server sees the connection closed while it waits."""
+    """A server that goes silent mid-stream: the read is interrupted, not waited out: the
+    server sees the connection closed while it still waits (see ``PATIENCE_S``)."""
     hung_up = threading.Event()
     server = fake(
         {
@@ -333,7 +344,7 @@ def test_cancel_interrupts_a_blocked_read(fake: Callable[..., FakeServer]) -> No
             ("POST", "/v1/completions"): silent_after_one_piece(hung_up),
         }
     )
-    with RemoteEngine(server.url, read_timeout=30) as engine:
+    with RemoteEngine(server.url, read_timeout=PATIENT_CLIENT_S) as engine:
         cancel = threading.Event()
         timer = threading.Timer(0.2, cancel.set)  # while the client waits for more
         timer.start()
@@ -341,7 +352,27 @@ def test_cancel_interrupts_a_blocked_read(fake: Callable[..., FakeServer]) -> No
         timer.join()
         assert result.stop_reason is StopReason.CANCELLED
         assert result.text == " hello"
-        assert hung_up.wait(10)  # the hang-up reached the server before the engine closed
+        assert hung_up.wait(PATIENCE_S)
+
+
+def test_cancel_while_the_server_has_not_answered_yet(fake: Callable[..., FakeServer]) -> None:
+    """The server reads the request and says nothing (a long prompt): the wait for the
+    answer's head is interrupted too, on the connection opened for this request."""
+    hung_up = threading.Event()
+
+    def silent(handler: BaseHTTPRequestHandler) -> None:
+        wait_for_hang_up(handler, hung_up)
+
+    server = fake({("GET", "/v1/models"): models_route, ("POST", "/v1/completions"): silent})
+    with RemoteEngine(server.url, read_timeout=PATIENT_CLIENT_S) as engine:
+        cancel = threading.Event()
+        timer = threading.Timer(0.2, cancel.set)
+        timer.start()
+        result = engine.complete("x", GREEDY_12, cancel=cancel)
+        timer.join()
+        assert result.stop_reason is StopReason.CANCELLED
+        assert result.text == "" and result.timings.first_token_ms is None
+        assert hung_up.wait(PATIENCE_S)
 
 
 def test_concurrent_calls_raise_busy(remote: RemoteEngine) -> None:
@@ -826,7 +857,7 @@ def test_https_checks_the_certificate_and_cancels_through_tls(
     with pytest.raises(EngineError, match="TLS certificate could not be verified"):
         RemoteEngine(server.url)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust it, as a system store would
-    with RemoteEngine(server.url, read_timeout=30) as engine:
+    with RemoteEngine(server.url, read_timeout=PATIENT_CLIENT_S) as engine:
         cancel = threading.Event()
 
         def on_text(piece: str) -> None:
@@ -835,4 +866,4 @@ def test_https_checks_the_certificate_and_cancels_through_tls(
         result = engine.complete("x", GREEDY_12, on_text=on_text, cancel=cancel)
         assert result.stop_reason is StopReason.CANCELLED
         assert result.text == " hello"
-        assert hung_up.wait(10)  # the TLS connection was shut, not left to the 30 s timeout
+        assert hung_up.wait(PATIENCE_S)  # the TLS connection was shut, not left to time out
