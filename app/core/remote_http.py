@@ -23,6 +23,12 @@ SSE parsing. What it does not do, and this module adds:
   protocol layer (:mod:`app.core.openai_protocol`) to explain.
 - **Limits** on what a server may send: an answer, an error body, one event.
 
+Like the ``http.client`` code it replaced, it takes nothing from the environment (no
+proxy, netrc or CA bundle variables beyond what ``ssl.create_default_context`` reads),
+keeps no cookies and follows no redirects. One difference: an event whose blank line
+never came (the body ended first) is dropped, as the SSE standard says, where the old
+parser took it.
+
 It knows nothing of OpenAI's API: :mod:`app.core.openai_protocol` builds the requests
 and reads the answers, :mod:`app.core.remote_engine` drives both.
 """
