@@ -18,7 +18,7 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
 from PySide6.QtTest import QTest
 
 from app.bench.footprint import rss_bytes
-from app.core.engine import Prefill
+from app.core.engine_api import Prefill
 from app.core.stats import summary
 from app.gui.main_window import MainWindow
 from app.gui.worker import CompletionRequest, RequestDone

@@ -20,11 +20,13 @@ Why it is shaped this way:
   evaluating call first compares the file's identity (device, inode, size, mtime) with
   the one loaded: a change raises :class:`ModelFileChangedError` before llama.cpp reads a
   byte. One ``os.stat`` costs microseconds, against milliseconds for the request.
-- **Memory.** A context's KV cache grows with ``n_ctx``. Where the system says how much
-  memory is free, a context that cannot fit is refused with the figures before llama.cpp
-  tries: with overcommit, its allocation would succeed and the process would be killed
-  when the cache is cleared. If llama.cpp itself fails to allocate, that is an
-  :class:`EngineError` too, never a crash.
+- **Memory.** A context that cannot fit in the memory the system has free is refused
+  with the figures before llama.cpp tries (see :mod:`app.core.engine_memory`). If
+  llama.cpp itself fails to allocate, that is an :class:`EngineError` too, never a crash.
+
+``Engine`` implements :class:`~app.core.engine_api.CompletionBackend` with every
+capability; the types it returns and raises live in :mod:`app.core.engine_api`, and its
+uses of llama-cpp-python beyond the ``Llama`` API in :mod:`app.core.llama_compat`.
 """
 
 from __future__ import annotations
@@ -35,33 +37,42 @@ import math
 import os
 import random
 import re
-import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import llama_cpp
-import llama_cpp._internals
-import llama_cpp.llama
 import numpy as np
 
+from app.core import llama_compat
 from app.core.cpu_load import OtherLoad
+from app.core.engine_api import (
+    DEFAULT_CONTEXT,
+    MIN_CONTEXT,
+    Capabilities,
+    Completion,
+    EngineBusyError,
+    EngineError,
+    EngineFault,
+    ModelFileChangedError,
+    PieceCallback,
+    Prefill,
+    StopReason,
+    TextCallback,
+    Timings,
+)
+from app.core.engine_memory import check_memory, gib, kv_cache_bytes
 from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.healing import Healing, VocabIndex, heal
 from app.core.llama_runtime import install_log_routing, watch_log
 from app.core.postprocess import StopFilter, complete_utf8
 from app.core.sampling import SamplingSettings
 
-MIN_CONTEXT = 16
-#: Context used when none is asked for: all of GPT-2's 1024, but not the 32k of newer
-#: models, whose KV cache would cost hundreds of MB for text a writer never needs.
-DEFAULT_CONTEXT = 2048
 #: Storage of the attention keys and values. f16 is llama.cpp's default; f32 is exact.
 KV_CACHE_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "f32": llama_cpp.GGML_TYPE_F32}
 #: Batches at least this long can be aborted mid-evaluation (see Engine._eval).
@@ -74,31 +85,6 @@ PREFILL_CHUNK = 32
 TOKENIZE_CACHE = 8
 #: Models up to this size are read into memory instead of memory-mapped (module notes).
 IN_MEMORY_MAX_BYTES = 2 * 1024**3
-#: llama.cpp rounds its context up to a multiple of this many cells.
-CONTEXT_PAD = 256
-_TYPE_BYTES = {"f16": 2, "f32": 4}
-#: llama.cpp's default micro-batch (n_ubatch): a sliding-window layer keeps this much more.
-UBATCH = 512
-
-
-class EngineError(Exception):
-    """The engine cannot do what was asked; the message says why."""
-
-
-class EngineBusyError(EngineError):
-    """Two threads tried to use one engine at once (a programming error)."""
-
-
-class EngineFault(EngineError):
-    """The engine can no longer be trusted (llama.cpp failed mid-call): close it."""
-
-
-class ModelFileChangedError(EngineFault):
-    """The model file was deleted, replaced or modified since it was loaded."""
-
-    def __init__(self, message: str, *, deleted: bool) -> None:
-        super().__init__(message)
-        self.deleted = deleted  # nothing is left at the path to load again
 
 
 @dataclass(frozen=True)
@@ -133,170 +119,16 @@ def file_change(path: str | Path, loaded: FileStamp) -> tuple[str, bool] | None:
     return None
 
 
-def kv_cache_bytes(info: ModelInfo, n_ctx: int, kv_cache_type: str = "f16") -> int:
-    """The KV cache llama.cpp allocates for a context of ``n_ctx`` tokens (close estimate).
-
-    Every layer keeps a key and a value vector per head per cell; the context is padded
-    to a multiple of 256 cells. Layers with a sliding window (Gemma 3: five of every six)
-    keep only the window, plus a batch.
-    """
-    meta = info.metadata
-    arch = info.architecture
-
-    def number(key: str, default: int) -> int:
-        value = meta.get(f"{arch}.{key}")
-        return int(value) if isinstance(value, (int, float)) and value > 0 else default
-
-    heads = max(1, info.head_count)
-    kv_heads = number("attention.head_count_kv", heads)
-    key_len = number("attention.key_length", info.embedding_length // heads)
-    value_len = number("attention.value_length", key_len)
-    per_cell = kv_heads * (key_len + value_len) * _TYPE_BYTES.get(kv_cache_type, 2)
-    cells = -(-n_ctx // CONTEXT_PAD) * CONTEXT_PAD
-    layers = max(1, info.block_count)
-    window = number("attention.sliding_window", 0)
-    if window and arch == "gemma3":
-        full = layers // 6
-        windowed = min(cells, window + UBATCH)
-        return (full * cells + (layers - full) * windowed) * per_cell
-    return layers * cells * per_cell
-
-
-def available_memory() -> int | None:
-    """Bytes the system can still give this process without killing another (None: unknown).
-
-    Linux: MemAvailable + SwapFree. Windows: the commit charge still available. Elsewhere
-    the physical memory, so that only a request larger than the machine is refused.
-    """
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            fields = {k: v for k, _, v in (line.partition(":") for line in fh)}
-        kib = int(fields["MemAvailable"].split()[0]) + int(fields["SwapFree"].split()[0])
-        return kib * 1024
-    except (OSError, KeyError, ValueError, IndexError):
-        pass
-    if sys.platform == "win32":
-        import ctypes
-
-        sizes = ("total_phys", "avail_phys", "total_page", "avail_page", "total_virtual",
-                 "avail_virtual", "avail_extended")  # fmt: skip
-
-        class _Status(ctypes.Structure):  # MEMORYSTATUSEX
-            _fields_ = [("length", ctypes.c_ulong), ("load", ctypes.c_ulong)] + [
-                (name, ctypes.c_ulonglong) for name in sizes
-            ]
-
-        status = _Status()
-        status.length = ctypes.sizeof(_Status)
-        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
-            return int(status.avail_page)
-        return None
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-class _KeepOutput:
-    """Stands in for llama-cpp-python's ``suppress_stdout_stderr``.
-
-    With ``verbose=False`` that helper points the *process's* stdout and stderr file
-    descriptors at /dev/null while a model loads, so whatever any other thread writes
-    meanwhile (the GUI, a traceback, the bench's start-up line) is lost. llama.cpp's own
-    logs already go to ``logging`` (see ``llama_runtime``), so nothing needs silencing.
-    """
-
-    def __init__(self, disable: bool = True) -> None:
-        self.disable = disable
-
-    def __enter__(self) -> _KeepOutput:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        return None
-
-
-def _keep_process_output() -> None:
-    for module in (llama_cpp.llama, llama_cpp._internals):
-        if hasattr(module, "suppress_stdout_stderr"):
-            setattr(module, "suppress_stdout_stderr", _KeepOutput)  # noqa: B010
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{max(1, round(n / 2**20))} MiB"
-
-
-class StopReason(str, Enum):
-    LENGTH = "length"  # max_tokens reached
-    STOP = "stop"  # a stop string appeared
-    EOS = "eos"  # the model ended the text
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class Timings:
-    """Where the time of one call went; the evaluated count shows the prefix reuse."""
-
-    prompt_tokens: int  # tokens of the prompt window sent to the model
-    prompt_tokens_evaluated: int  # of those, evaluated in this call (the rest reused)
-    prompt_ms: float
-    generated_tokens: int
-    generation_ms: float
-    first_token_ms: float | None  # from the call's start to the first sampled token
-    window_slides: int = 0
-
-    @property
-    def reused_tokens(self) -> int:
-        return self.prompt_tokens - self.prompt_tokens_evaluated
-
-    @property
-    def ms_per_token(self) -> float:
-        return self.generation_ms / self.generated_tokens if self.generated_tokens else 0.0
-
-    @property
-    def tokens_per_second(self) -> float:
-        return 1000.0 / self.ms_per_token if self.ms_per_token else 0.0
-
-    @property
-    def prompt_tokens_per_second(self) -> float:
-        return self.prompt_tokens_evaluated * 1000.0 / self.prompt_ms if self.prompt_ms else 0.0
-
-
-@dataclass(frozen=True)
-class Completion:
-    """A continuation. With healing, ``text`` starts after ``healed``: the end of the
-    prompt that the model wrote again (see :mod:`app.core.healing`), which the writer
-    already has; ``token_ids`` include the tokens that wrote it."""
-
-    text: str
-    token_ids: tuple[int, ...]
-    stop_reason: StopReason
-    timings: Timings
-    seed: int
-    prompt_truncated: bool
-    healed: str = ""
-    #: Each token's log-probability under the model's own distribution (temperature 1,
-    #: renormalised over the tokens the healing allowed); empty unless asked for.
-    token_logprobs: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class Prefill:
-    """What :meth:`Engine.prefill` did: the prompt's tokens, how many it evaluated."""
-
-    prompt_tokens: int
-    evaluated: int
-    ms: float
-    cancelled: bool
-
-
-TextCallback = Callable[[str], None]
-#: A piece of text and the summed log-probability of every token so far (its confidence).
-PieceCallback = Callable[[str, float], None]
-
-
 class Engine:
-    """Owns one ``llama_cpp.Llama``. Create it, use it and close it on one thread."""
+    """Owns one ``llama_cpp.Llama``. Create it, use it and close it on one thread.
+
+    A :class:`~app.core.engine_api.CompletionBackend` that can do everything: the
+    model's tokens and logits are in this process.
+    """
+
+    capabilities = Capabilities(
+        prefill=True, healing=True, avoid_markup=True, confidence=True, logits=True
+    )
 
     def __init__(
         self,
@@ -313,38 +145,19 @@ class Engine:
         """``in_memory``: read the weights into memory (None: when the file is at most
         ``IN_MEMORY_MAX_BYTES``) rather than memory-map them (see the module notes)."""
         install_log_routing()
-        _keep_process_output()
+        llama_compat.keep_process_output()
         self._stamp: FileStamp | None = None
         with contextlib.suppress(OSError):  # inspect_model says precisely what is wrong
             self._stamp = FileStamp.of(model_path)
         self.info: ModelInfo = inspect_model(model_path)
-        trained = self.info.context_length
-        if n_ctx is None:
-            n_ctx = min(trained, DEFAULT_CONTEXT)
-        if not MIN_CONTEXT <= n_ctx <= trained:
-            raise EngineError(
-                f"context size {n_ctx} is out of range: this model allows {MIN_CONTEXT} to "
-                f"{trained} tokens (its training context)"
-            )
-        if n_gpu_layers < -1:
-            raise EngineError(f"GPU layers must be -1 (all), 0 or more, got {n_gpu_layers}")
-        if kv_cache_type not in KV_CACHE_TYPES:
-            raise EngineError(
-                f"KV cache type must be one of {', '.join(KV_CACHE_TYPES)}, got {kv_cache_type!r}"
-            )
-        threads = n_threads or default_threads()
-        if threads < 1:
-            raise EngineError(f"threads must be at least 1, got {threads}")
+        n_ctx = _context_size(self.info, n_ctx)
+        threads = _check_options(n_threads, n_gpu_layers, kv_cache_type)
         self.n_threads = threads
         # Threads not fixed by the writer follow the machine: one fewer while other
         # programs keep a core busy (see core/cpu_load.py); n_gpu_layers aside, this
         # is what keeps a busy laptop from turning a 15 ms token into 500 ms.
         self._other_load = OtherLoad() if n_threads is None and threads > 1 else None
         self.threads_in_use = threads
-        # The KV position whose logits llama.cpp's output buffer holds (None: unknown):
-        # a prompt evaluated ahead (prefill) is then sampled without evaluating again.
-        self._logits_at: int | None = None
-        self._progress = 0  # tokens the running evaluation has finished (kept if cancelled)
         self.n_gpu_layers = n_gpu_layers
         if in_memory is None:
             in_memory = self.info.file_size <= IN_MEMORY_MAX_BYTES
@@ -352,48 +165,29 @@ class Engine:
         kv_bytes = kv_cache_bytes(self.info, n_ctx, kv_cache_type)
         if n_gpu_layers == 0:  # on a GPU the cache lives in its memory, which is not known
             weights = self.info.file_size if in_memory else 0
-            _check_memory(self.info, n_ctx, kv_bytes, weights)
-        failures: list[str] = []
-
-        def on_log(line: str) -> None:
-            if "fail" in line.lower() or "error" in line.lower():
-                failures.append(line.strip())
-
-        try:
-            with watch_log(on_log):
-                self._llm = llama_cpp.Llama(
-                    model_path=str(model_path),
-                    n_ctx=n_ctx,
-                    n_batch=min(n_batch, n_ctx),
-                    n_ubatch=min(n_batch, n_ctx),
-                    n_threads=threads,
-                    n_threads_batch=threads,
-                    n_gpu_layers=n_gpu_layers,
-                    logits_all=logits_all,
-                    type_k=KV_CACHE_TYPES[kv_cache_type],
-                    type_v=KV_CACHE_TYPES[kv_cache_type],
-                    use_mmap=not in_memory,
-                    verbose=False,
-                )
-        except (ValueError, RuntimeError, OSError, MemoryError) as exc:
-            cause = failures[-1] if failures else str(exc)
-            if "llama_context" in str(exc):  # the model loaded; its context did not
-                raise EngineError(
-                    f"{Path(model_path).name}: llama.cpp could not create a context of "
-                    f"{n_ctx:,} tokens, whose KV cache needs about {_gib(kv_bytes)} "
-                    f"({cause}). Choose a smaller context size in the settings panel."
-                ) from None
-            raise EngineError(
-                f"{model_path}: llama.cpp could not load the model: {cause}"
-            ) from None
+            check_memory(self.info, n_ctx, kv_bytes, weights)
+        kv_type = KV_CACHE_TYPES[kv_cache_type]
+        batch = min(n_batch, n_ctx)
+        self._llm = _load_llama(
+            model_path, n_ctx, kv_bytes,
+            n_batch=batch, n_ubatch=batch, n_threads=threads, n_threads_batch=threads,
+            n_gpu_layers=n_gpu_layers, logits_all=logits_all, type_k=kv_type, type_v=kv_type,
+            use_mmap=not in_memory,
+        )  # fmt: skip
         # llama.cpp pads its context to a multiple of 256; GPT-2's learned positions end
         # at the training context, so the usable window is what was asked for, not more.
         self.n_ctx: int = n_ctx
         self._logits_all = logits_all
+        self._context = llama_compat.context(self._llm)
+        self._vocab = llama_compat.vocab(self._llm)
         self._eos = int(self._llm.token_eos())
         self._bos = int(self._llm.token_bos())
         # GPT-2 prompts start with the text itself; models trained with a BOS need it.
-        self._add_bos = bool(self._llm._model.add_bos_token())
+        self._add_bos = llama_compat.adds_bos(self._llm)
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """The locks, caches and per-call state of a freshly loaded model."""
         self._lock = threading.Lock()
         self._tokens_of: OrderedDict[str, tuple[int, ...]] = OrderedDict()
         self._cancel: threading.Event | None = None
@@ -401,6 +195,10 @@ class Engine:
         # The callback object must outlive the context, so keep it on self.
         self._abort_cb = llama_cpp.ggml_abort_callback(self._should_abort)
         self._no_abort_cb = llama_cpp.ggml_abort_callback(0)
+        # The KV position whose logits llama.cpp's output buffer holds (None: unknown):
+        # a prompt evaluated ahead (prefill) is then sampled without evaluating again.
+        self._logits_at: int | None = None
+        self._progress = 0  # tokens the running evaluation has finished (kept if cancelled)
         self._pieces: list[bytes] | None = None  # every token's bytes (healing)
         self._index: VocabIndex | None = None
         self._markup: np.ndarray | None = None
@@ -410,6 +208,11 @@ class Engine:
         self.closed = False
 
     # ------------------------------------------------------------------ basics
+
+    @property
+    def description(self) -> str:
+        """The model's name, for the status bar."""
+        return self.info.name
 
     @property
     def model_path(self) -> Path:
@@ -474,7 +277,7 @@ class Engine:
         """Every token's bytes (empty for control tokens) and the healing index."""
         if self._pieces is None or self._index is None:
             self._check_open()
-            vocab = self._llm._model.vocab
+            vocab = self._vocab
             buf = ctypes.create_string_buffer(256)
             pieces: list[bytes] = []
             for token in range(self._llm.n_vocab()):
@@ -584,7 +387,7 @@ class Engine:
                 self._evaluate(tokens)
             except _Cancelled:
                 raise EngineError("the next-token logits were cancelled") from None
-            ptr = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
+            ptr = llama_cpp.llama_get_logits_ith(self._context, -1)
             logits = np.ctypeslib.as_array(ptr, shape=(self._llm.n_vocab(),))
             return np.array(logits, dtype=np.float32, copy=True), tokens
 
@@ -795,7 +598,7 @@ class Engine:
                     token = self._ranked_token(branch, allowed)
                     sampler.accept(token)
                 else:
-                    token = sampler.sample(self._llm)
+                    token = sampler.sample(self._context)
                 if scored:
                     step = float(row[token]) - lse
                     logprob += step
@@ -803,7 +606,7 @@ class Engine:
                     owed = owed[len(self._piece(token)) :]
                 if first_token_ms is None:
                     first_token_ms = (time.perf_counter() - started) * 1000.0
-                if llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token):
+                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
                     reason = StopReason.EOS
                     break
                 generated.append(token)
@@ -853,7 +656,7 @@ class Engine:
         busy = self._other_load.others_busy()
         want = self.n_threads - 1 if busy else self.n_threads
         if want != self.threads_in_use:
-            llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, want, want)
+            llama_cpp.llama_set_n_threads(self._context, want, want)
             self.threads_in_use = want
 
     def _tail(self, tokens: list[int], keep: int) -> list[int]:
@@ -875,7 +678,7 @@ class Engine:
 
     def _logits_row(self) -> np.ndarray:
         """llama.cpp's logits of the last evaluated position: a view, not a copy."""
-        ptr = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
+        ptr = llama_cpp.llama_get_logits_ith(self._context, -1)
         return np.ctypeslib.as_array(ptr, shape=(self._llm.n_vocab(),))
 
     def _markup_tokens(self) -> np.ndarray:
@@ -915,7 +718,7 @@ class Engine:
         tokens is enough, so the callback is installed only for big batches.
         """
         abortable = abortable and len(batch) >= ABORTABLE_BATCH
-        ctx = self._llm._ctx.ctx
+        ctx = self._context
         if abortable:
             llama_cpp.llama_set_abort_callback(ctx, self._abort_cb, None)
         self._logits_at = None
@@ -948,19 +751,55 @@ def _logsumexp(x: np.ndarray) -> float:
     return top + math.log(float(np.sum(np.exp(x - top))))
 
 
-def _check_memory(info: ModelInfo, n_ctx: int, kv_bytes: int, weights: int) -> None:
-    """Refuse a context that cannot fit in the memory the system has free."""
-    free = available_memory()
-    if free is None or kv_bytes + weights <= free:
-        return
-    parts = f"its KV cache needs about {_gib(kv_bytes)}"
-    if weights:
-        parts += f" and the weights {_gib(weights)}"
-    raise EngineError(
-        f"{Path(info.path).name}: not enough memory for a context of {n_ctx:,} tokens: "
-        f"{parts}, but only {_gib(free)} is free. Choose a smaller context size in the "
-        "settings panel (or close other programs)."
-    )
+def _context_size(info: ModelInfo, n_ctx: int | None) -> int:
+    """The context asked for (None: the default), checked against the model's training."""
+    trained = info.context_length
+    if n_ctx is None:
+        n_ctx = min(trained, DEFAULT_CONTEXT)
+    if not MIN_CONTEXT <= n_ctx <= trained:
+        raise EngineError(
+            f"context size {n_ctx} is out of range: this model allows {MIN_CONTEXT} to "
+            f"{trained} tokens (its training context)"
+        )
+    return n_ctx
+
+
+def _check_options(n_threads: int | None, n_gpu_layers: int, kv_cache_type: str) -> int:
+    """Refuse impossible options before anything loads; returns the thread count."""
+    if n_gpu_layers < -1:
+        raise EngineError(f"GPU layers must be -1 (all), 0 or more, got {n_gpu_layers}")
+    if kv_cache_type not in KV_CACHE_TYPES:
+        raise EngineError(
+            f"KV cache type must be one of {', '.join(KV_CACHE_TYPES)}, got {kv_cache_type!r}"
+        )
+    threads = n_threads or default_threads()
+    if threads < 1:
+        raise EngineError(f"threads must be at least 1, got {threads}")
+    return threads
+
+
+def _load_llama(
+    model_path: str | Path, n_ctx: int, kv_bytes: int, **params: Any
+) -> llama_cpp.Llama:
+    """llama.cpp's model and context; a failure says what llama.cpp's log said."""
+    failures: list[str] = []
+
+    def on_log(line: str) -> None:
+        if "fail" in line.lower() or "error" in line.lower():
+            failures.append(line.strip())
+
+    try:
+        with watch_log(on_log):
+            return llama_cpp.Llama(model_path=str(model_path), n_ctx=n_ctx, verbose=False, **params)
+    except (ValueError, RuntimeError, OSError, MemoryError) as exc:
+        cause = failures[-1] if failures else str(exc)
+        if "llama_context" in str(exc):  # the model loaded; its context did not
+            raise EngineError(
+                f"{Path(model_path).name}: llama.cpp could not create a context of "
+                f"{n_ctx:,} tokens, whose KV cache needs about {gib(kv_bytes)} "
+                f"({cause}). Choose a smaller context size in the settings panel."
+            ) from None
+        raise EngineError(f"{model_path}: llama.cpp could not load the model: {cause}") from None
 
 
 def default_threads() -> int:
@@ -1021,9 +860,10 @@ class _SamplerChain:
         """Record a token chosen outside the chain (penalties must still see it)."""
         llama_cpp.llama_sampler_accept(self.chain, int(token))
 
-    def sample(self, llm: llama_cpp.Llama) -> int:
+    def sample(self, ctx: Any) -> int:
+        """Draw from the logits of ``ctx`` (a ``llama_context *``) at its last position."""
         # llama_sampler_sample also accepts the token into the chain (penalty history).
-        return int(llama_cpp.llama_sampler_sample(self.chain, llm._ctx.ctx, -1))
+        return int(llama_cpp.llama_sampler_sample(self.chain, ctx, -1))
 
     def free(self) -> None:
         if self.chain is not None:

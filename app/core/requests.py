@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from app.core.engine import Completion
+from app.core.engine_api import Completion
 from app.core.sampling import SamplingSettings
 
 

@@ -2,8 +2,9 @@
 
 A request carries the text around the cursor; the prompt is built here, with the model's
 own tokenizer, keeping the previous prompt's start while it fits (so the engine reuses
-its whole cached prompt). Healing, scoring and the markup ban are the engine's; a remote
-server does none of them and gives no probabilities.
+its whole cached prompt). Prefill, healing, scoring and the markup ban are asked of the
+engine only where its :class:`~app.core.engine_api.Capabilities` say it can (a remote
+server does none of them and gives no probabilities).
 """
 
 from __future__ import annotations
@@ -12,14 +13,10 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from app.core.context import PromptContext, extend_prompt
-from app.core.engine import Completion, Engine, Prefill, StopReason
+from app.core.engine_api import Completion, CompletionBackend, Prefill, StopReason
 from app.core.requests import CompletionRequest, PrefillRequest
-
-if TYPE_CHECKING:
-    from app.core.remote_engine import RemoteEngine
 
 __all__ = ["RequestServer"]
 
@@ -30,7 +27,7 @@ PieceSink = Callable[[str, float], None]
 class RequestServer:
     """Serves completion and prefill requests on one engine, on the engine's thread."""
 
-    def __init__(self, engine: Engine | RemoteEngine) -> None:
+    def __init__(self, engine: CompletionBackend) -> None:
         self.engine = engine
         self._last_prompt: PromptContext | None = None  # where the last prompt started
 
@@ -52,7 +49,7 @@ class RequestServer:
 
     def prefill(self, request: PrefillRequest, cancel: threading.Event) -> Prefill | None:
         """Evaluate the request's prompt ahead (None: a server keeps its own cache)."""
-        if not isinstance(self.engine, Engine):
+        if not self.engine.capabilities.prefill:
             return None
         context = self.prompt(request)
         return self.engine.prefill(
@@ -84,25 +81,21 @@ class RequestServer:
         cancel: threading.Event,
         on_piece: PieceSink | None,
     ) -> Completion:
-        engine = self.engine
-        scored = on_piece if request.scored and isinstance(engine, Engine) else None
+        can = self.engine.capabilities
+        scored = on_piece if request.scored and can.confidence else None
         unscored = None
         if on_piece is not None and scored is None:
             sink = on_piece
             unscored = lambda piece: sink(piece, math.nan)  # noqa: E731
-        if isinstance(engine, Engine):
-            return engine.complete(
-                prompt,
-                request.sampling,
-                on_text=unscored,
-                cancel=cancel,
-                branch=request.branch,
-                heal=request.heal,
-                avoid_markup=request.avoid_markup,
-                on_piece=scored,
-            )
-        return engine.complete(
-            prompt, request.sampling, on_text=unscored, cancel=cancel, branch=request.branch
+        return self.engine.complete(
+            prompt,
+            request.sampling,
+            on_text=unscored,
+            cancel=cancel,
+            branch=request.branch,
+            heal=request.heal and can.healing,
+            avoid_markup=request.avoid_markup and can.avoid_markup,
+            on_piece=scored,
         )
 
 

@@ -30,7 +30,7 @@ from enum import Enum
 from typing import Protocol
 
 from app.core.answer import Answer, Shown, present
-from app.core.engine import StopReason
+from app.core.engine_api import StopReason
 from app.core.latency import LatencyTracker
 from app.core.postprocess import SuggestionMode
 from app.core.requests import CompletionRequest, PrefillRequest, RequestDone

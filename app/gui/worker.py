@@ -24,13 +24,13 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.core.context import PromptContext, build_prompt
-from app.core.engine import (
-    Engine,
+from app.core.engine import Engine
+from app.core.engine_api import (
+    CompletionBackend,
     EngineError,
     EngineFault,
     ModelFileChangedError,
@@ -42,9 +42,6 @@ from app.core.requests import CompletionRequest, PrefillRequest, RequestDone
 from app.core.sampler_view import sampler_view
 from app.core.sampling import SamplingSettings
 from app.core.serve import RequestServer
-
-if TYPE_CHECKING:
-    from app.core.remote_engine import RemoteEngine
 
 __all__ = [
     "LIVE_THREADS",
@@ -125,7 +122,7 @@ class EngineWorker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self._engine: Engine | RemoteEngine | None = None
+        self._engine: CompletionBackend | None = None
         self._server: RequestServer | None = None  # builds prompts, serves requests
         self._lock = threading.Lock()
         self._latest = 0  # newest request id the GUI has issued
@@ -172,7 +169,7 @@ class EngineWorker(QObject):
             return
         self._install(engine, request, started)
 
-    def _open(self, request: LoadRequest) -> Engine | RemoteEngine | str:
+    def _open(self, request: LoadRequest) -> CompletionBackend | str:
         """The engine ``request`` asks for, or why it cannot be had."""
         try:
             if request.remote:
@@ -199,16 +196,12 @@ class EngineWorker(QObject):
             log.exception("loading %s failed", request.path)
             return f"{request.path}: unexpected error while loading: {exc!r}"
 
-    def _install(self, engine: Engine | RemoteEngine, request: LoadRequest, started: float) -> None:
+    def _install(self, engine: CompletionBackend, request: LoadRequest, started: float) -> None:
         with self._lock:
             self._engine = engine
             self._server = RequestServer(engine)
             self._loaded = request
-        if isinstance(engine, Engine):
-            info: ModelInfo | None = engine.info
-            name = engine.info.name
-        else:
-            info, name = None, engine.description
+        info: ModelInfo | None = engine.info
         self.model_loaded.emit(
             LoadedModel(
                 info=info,
@@ -217,7 +210,7 @@ class EngineWorker(QObject):
                 n_threads=engine.n_threads,
                 n_gpu_layers=engine.n_gpu_layers,
                 load_ms=(time.perf_counter() - started) * 1000.0,
-                name=name,
+                name=engine.description,
                 source=request.path,
                 remote=info is None,
             )
@@ -259,7 +252,7 @@ class EngineWorker(QObject):
         self,
         request_id: int,
         cancel: threading.Event,
-        serve: Callable[[Engine | RemoteEngine], None],
+        serve: Callable[[CompletionBackend], None],
     ) -> None:
         engine = self._engine
         try:
@@ -272,9 +265,9 @@ class EngineWorker(QObject):
 
     def _run(
         self,
-        engine: Engine | RemoteEngine,
+        engine: CompletionBackend,
         request_id: int,
-        serve: Callable[[Engine | RemoteEngine], None],
+        serve: Callable[[CompletionBackend], None],
         *,
         may_reload: bool = True,
     ) -> None:
@@ -300,7 +293,7 @@ class EngineWorker(QObject):
             )
 
     def _prefill(
-        self, engine: Engine | RemoteEngine, request: PrefillRequest, cancel: threading.Event
+        self, engine: CompletionBackend, request: PrefillRequest, cancel: threading.Event
     ) -> None:
         done = self._serving(engine).prefill(request, cancel)
         if done is not None:
@@ -308,7 +301,7 @@ class EngineWorker(QObject):
 
     def _serve(
         self,
-        engine: Engine | RemoteEngine,
+        engine: CompletionBackend,
         request: CompletionRequest,
         cancel: threading.Event,
         picked_up_ms: float,
@@ -324,13 +317,13 @@ class EngineWorker(QObject):
         )
         self.finished.emit(RequestDone(request.id, result, picked_up_ms))
 
-    def _serving(self, engine: Engine | RemoteEngine) -> RequestServer:
+    def _serving(self, engine: CompletionBackend) -> RequestServer:
         """The server of ``engine`` (a reload after a file change brings a new engine)."""
         if self._server is None or self._server.engine is not engine:
             self._server = RequestServer(engine)
         return self._server
 
-    def _reload_changed(self, exc: ModelFileChangedError) -> Engine | RemoteEngine | str:
+    def _reload_changed(self, exc: ModelFileChangedError) -> CompletionBackend | str:
         """The model file changed on disk: the engine loaded from what is at its path now,
         or why there is none (the file is gone, or what replaced it does not load)."""
         request = self._loaded
@@ -359,7 +352,7 @@ class EngineWorker(QObject):
         with self._lock:
             if engine is None or request.id < self._latest_inspect:
                 return
-        if not isinstance(engine, Engine):  # a server does not expose its logits
+        if not engine.capabilities.logits:  # a server does not expose its logits
             self.inspected.emit(request.id, None)
             return
         try:
@@ -403,7 +396,7 @@ class EngineWorker(QObject):
 
 
 def _prompt(
-    engine: Engine | RemoteEngine, request: CompletionRequest | InspectRequest
+    engine: CompletionBackend, request: CompletionRequest | InspectRequest
 ) -> PromptContext:
     """The prompt for the text around the cursor, within the model's token budget."""
     return build_prompt(
@@ -414,7 +407,7 @@ def _prompt(
     )
 
 
-def _token_text(engine: Engine) -> Callable[[int], str]:
+def _token_text(engine: CompletionBackend) -> Callable[[int], str]:
     def text(token: int) -> str:
         return engine.detokenize([token]).decode("utf-8", "replace")
 

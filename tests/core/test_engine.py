@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.core.engine import Completion, Engine, EngineBusyError, EngineError, StopReason
+from app.core.engine import Engine
+from app.core.engine_api import Completion, EngineBusyError, EngineError, StopReason
 from app.core.sampling import GREEDY, SamplingSettings
 from tests.support.models import TestModel
 

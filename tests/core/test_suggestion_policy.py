@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from app.core.engine import Completion, StopReason, Timings
+from app.core.engine_api import Completion, StopReason, Timings
 from app.core.requests import CompletionRequest, PrefillRequest, RequestDone
 from app.core.sampling import GREEDY
 from app.core.settings import SuggestionSettings

@@ -20,15 +20,11 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.core import engine as engine_module
+from app.core import engine_memory
 from app.core.convert import read_tokenizer
-from app.core.engine import (
-    Engine,
-    EngineError,
-    FileStamp,
-    ModelFileChangedError,
-    kv_cache_bytes,
-)
+from app.core.engine import Engine, FileStamp
+from app.core.engine_api import EngineError, ModelFileChangedError
+from app.core.engine_memory import kv_cache_bytes
 from app.core.llama_runtime import watch_log
 from app.core.model_probe import PROBE_TIMEOUT_S
 from app.core.sampling import GREEDY
@@ -278,7 +274,7 @@ def test_llama_cpp_failing_to_allocate_is_an_error_not_a_crash(
     if _overcommit_always():
         pytest.skip("with vm.overcommit_memory=1 the allocation succeeds and the OOM killer acts")
     path, n_ctx = long_model
-    monkeypatch.setattr(engine_module, "available_memory", lambda: None)
+    monkeypatch.setattr(engine_memory, "available_memory", lambda: None)
     with pytest.raises(EngineError) as caught:
         Engine(path, n_ctx=n_ctx, n_threads=1)
     message = str(caught.value)
@@ -397,7 +393,7 @@ def test_out_of_memory_on_load_turns_suggestions_off_and_a_reload_recovers(
     if where == "in llama.cpp":
         if _overcommit_always():
             pytest.skip("with vm.overcommit_memory=1 the OOM killer would act instead")
-        monkeypatch.setattr(engine_module, "available_memory", lambda: None)
+        monkeypatch.setattr(engine_memory, "available_memory", lambda: None)
     path, n_ctx = long_model
     window.set_auto_suggest(False)
     qtbot.keyClicks(window.editor, TEXT)

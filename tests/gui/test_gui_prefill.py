@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.core.engine import Prefill
+from app.core.engine_api import Prefill
 from app.gui.main_window import MainWindow
 from app.gui.worker import RequestDone
 from tests.support.gui import (
