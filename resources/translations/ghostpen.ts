@@ -1207,11 +1207,43 @@ loaded in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Sent as a bearer token; kept in your settings file.</source>
+        <source>Sent as a bearer token; kept in the system keychain, or in your settings file where there is none.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>API key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Where the API key is kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>API key sent in clear text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use this server anyway</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect and send the API key over plain http:// for this server and key.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 is reached over plain http://: the API key would cross the network unencrypted, for anyone on the way to read. Use https:// if the server offers it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stored in the system keychain.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No system keychain: stored in the settings file, readable only by you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The system keychain failed (%1): stored in the settings file, readable only by you.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
