@@ -1,15 +1,17 @@
-"""Refresh Ghostpen's translation files from the GUI sources (PySide6's lupdate/lrelease).
+"""Refresh Ghostpen's translation files from the sources (PySide6's lupdate/lrelease).
 
     python scripts/update_translations.py
 
 - ``resources/translations/ghostpen.ts``: the template, every text the GUI passes
-  through ``self.tr``, ``QCoreApplication.translate`` or ``QT_TRANSLATE_NOOP``. It has no
+  through ``self.tr``, ``QCoreApplication.translate`` or ``QT_TRANSLATE_NOOP``, and the
+  core's texts for writers, marked with ``app.core.texts.QT_TRANSLATE_NOOP``. It has no
   source locations, so it changes only when a text does.
 - ``resources/translations/ghostpen_<lang>.ts`` (a translator starts one by copying the
   template and opening it in Qt Linguist): merged with the current texts, then compiled
   to the ``ghostpen_<lang>.qm`` the app loads for that language.
 
-Texts made by ``app/core`` (which never imports Qt) are not translated.
+lupdate extracts only calls whose arguments are string literals (a context, a text):
+a text built with an f-string or held in a variable is invisible to it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ROOT / "app" / "gui"
+GUI = ROOT / "app" / "gui"
+CORE = ROOT / "app" / "core"
 FOLDER = ROOT / "resources" / "translations"
 TEMPLATE = FOLDER / "ghostpen.ts"
 #: lupdate reads every ``#:`` documentation comment as a note for translators and pins it
@@ -38,13 +41,19 @@ def tool(name: str) -> str:
     return found
 
 
+def sources_with_texts() -> list[Path]:
+    """Every GUI module, and the core modules that mark texts with ``QT_TRANSLATE_NOOP``."""
+    core = [p for p in sorted(CORE.glob("*.py")) if "QT_TRANSLATE_NOOP(" in p.read_text("utf-8")]
+    return sorted(GUI.glob("*.py")) + core
+
+
 def strip_notes(ts: Path) -> None:
     ts.write_text(_NOTE.sub("", ts.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def main() -> int:
     lupdate, lrelease = tool("pyside6-lupdate"), tool("pyside6-lrelease")
-    sources = [str(p.relative_to(ROOT)) for p in sorted(SOURCES.glob("*.py"))]
+    sources = [str(p.relative_to(ROOT)) for p in sources_with_texts()]
     common = ["-source-language", "en", "-locations", "none", "-no-obsolete"]
     subprocess.run([lupdate, *sources, *common, "-ts", str(TEMPLATE)], cwd=ROOT, check=True)
     strip_notes(TEMPLATE)

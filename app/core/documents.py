@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.core.paths import AtomicWriteError, atomic_write
+from app.core.texts import QT_TRANSLATE_NOOP, Text, joined
 
 __all__ = [
     "DEFAULT_FORMAT",
@@ -122,21 +123,34 @@ _WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 _BINARY_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
+_HEADLINES = {
+    ("open", True): QT_TRANSLATE_NOOP("Documents", "Cannot open “%1”: %2"),
+    ("open", False): QT_TRANSLATE_NOOP("Documents", "Cannot open the document: %1"),
+    ("save", True): QT_TRANSLATE_NOOP("Documents", "Cannot save “%1”: %2"),
+    ("save", False): QT_TRANSLATE_NOOP("Documents", "Cannot save the document: %1"),
+}
+
+
 class DocumentError(Exception):
     """Opening or saving failed; the message is meant to be shown to the writer as is.
 
-    ``reason`` is the problem alone ("the disk is full"), ``path`` the file when
-    known, ``action`` "open" or "save". The pure functions raise it without a
-    path; the file functions add theirs.
+    ``reason`` is the problem alone, as a sentence ("the disk is full."), ``path`` the
+    file when known, ``action`` "open" or "save". The pure functions raise it without a
+    path; the file functions add theirs. ``text`` is the whole message as a
+    :class:`~app.core.texts.Text` (``str(error)`` is its English), for the GUI to translate.
     """
 
     def __init__(self, reason: str, action: str = "open", path: Path | None = None) -> None:
+        if (action, True) not in _HEADLINES:
+            raise ValueError(f"action must be 'open' or 'save', not {action!r}")
+        if not reason.endswith((".", "!", "?")):
+            reason = joined([reason, "."], separator="")
         self.reason = reason
         self.action = action
         self.path = path
-        where = f"“{path}”" if path is not None else "the document"
-        end = "" if reason.endswith((".", "!", "?")) else "."
-        super().__init__(f"Cannot {action} {where}: {reason}{end}")
+        headline = _HEADLINES[action, path is not None]
+        self.text = headline.arg(path, reason) if path is not None else headline.arg(reason)
+        super().__init__(str(self.text))
 
     def for_path(self, path: Path) -> DocumentError:
         """The same error, naming the file (the pure functions do not know it)."""
@@ -177,7 +191,7 @@ class TextFormat:
     def encoding_label(self) -> str:
         """For the status bar and messages: "UTF-8 with BOM", "Windows-1252"."""
         label = _LABELS.get(self.encoding, self.encoding.upper())
-        return f"{label} with BOM" if self.bom else label
+        return QT_TRANSLATE_NOOP("Documents", "%1 with BOM").arg(label) if self.bom else label
 
     @property
     def newline_label(self) -> str:
@@ -215,6 +229,7 @@ class LoadedDocument:
     text: str
     format: TextFormat
     notice: str | None
+    """A :class:`~app.core.texts.Text` when there is one."""
     mtime_ns: int
     size: int
     sha256: str
@@ -255,28 +270,34 @@ def _unencodable(plain: str, fmt: TextFormat) -> DocumentError:
     except UnicodeEncodeError as err:
         index = err.start
     else:  # only the newline style failed (an exotic codec without "\r")
-        return DocumentError(
-            f"{fmt.encoding_label} cannot store {fmt.newline_label} line endings", "save"
-        )
+        reason = QT_TRANSLATE_NOOP("Documents", "%1 cannot store %2 line endings.")
+        return DocumentError(reason.arg(fmt.encoding_label, fmt.newline_label), "save")
     ch = plain[index]
     line = plain.count("\n", 0, index) + 1
     column = index - (plain.rfind("\n", 0, index) + 1) + 1
-    where = f"on line {line}, column {column}"
     code = ord(ch)
     if 0xD800 <= code <= 0xDFFF:
-        return DocumentError(
-            f"the text contains an invalid character (a lone surrogate, U+{code:04X}) {where}, "
-            "which no file can store. Delete it and save again.",
-            "save",
+        reason = QT_TRANSLATE_NOOP(
+            "Documents",
+            "the text contains an invalid character (a lone surrogate, U+%1) on line %2, "
+            "column %3, which no file can store. Delete it and save again.",
         )
+        return DocumentError(reason.arg(f"{code:04X}", line, column), "save")
     name = unicodedata.name(ch, "")
-    shown = f"“{ch}” " if ch.isprintable() and not ch.isspace() else ""
     described = f"U+{code:04X}, {name}" if name else f"U+{code:04X}"
-    return DocumentError(
-        f"the character {shown}({described}) {where} cannot be stored in "
-        f"{fmt.encoding_label}. Save the document as UTF-8 to keep it.",
-        "save",
-    )
+    if ch.isprintable() and not ch.isspace():
+        reason = QT_TRANSLATE_NOOP(
+            "Documents",
+            "the character “%1” (%2) on line %3, column %4 cannot be stored in %5. "
+            "Save the document as UTF-8 to keep it.",
+        ).arg(ch, described, line, column, fmt.encoding_label)
+    else:
+        reason = QT_TRANSLATE_NOOP(
+            "Documents",
+            "the character (%1) on line %2, column %3 cannot be stored in %4. "
+            "Save the document as UTF-8 to keep it.",
+        ).arg(described, line, column, fmt.encoding_label)
+    return DocumentError(reason, "save")
 
 
 def decode_document(data: bytes) -> tuple[str, TextFormat, str | None]:
@@ -311,16 +332,18 @@ def decode_document(data: bytes) -> tuple[str, TextFormat, str | None]:
     elif len(used) > 1:
         detail = ", ".join(f"{counts[nl]} {_NEWLINE_LABELS[nl]}" for nl in used)
         notices.append(
-            f"Mixed line endings ({detail}): they will be saved as {_NEWLINE_LABELS[dominant]}."
+            QT_TRANSLATE_NOOP(
+                "Documents", "Mixed line endings (%1): they will be saved as %2."
+            ).arg(detail, _NEWLINE_LABELS[dominant])
         )
     fmt = replace(fmt, newline=dominant)
     text = _normalise_newlines(raw) if used else raw
-    return text, fmt, " ".join(notices) or None
+    return text, fmt, joined(notices) if notices else None
 
 
-def _decode_bytes(data: bytes) -> tuple[str, TextFormat, list[str]]:
+def _decode_bytes(data: bytes) -> tuple[str, TextFormat, list[Text]]:
     """Decode with the file's own line endings; returns (raw text, format, notices)."""
-    notices: list[str] = []
+    notices: list[Text] = []
     for encoding in _BOM_ORDER:
         bom = _BOMS[encoding]
         if not data.startswith(bom):
@@ -330,30 +353,43 @@ def _decode_bytes(data: bytes) -> tuple[str, TextFormat, list[str]]:
             return payload.decode(encoding), TextFormat(encoding, True, "\n"), notices
         except UnicodeDecodeError as err:
             if encoding == "utf-8":
-                notices.append("The file starts with a UTF-8 marker but is not valid UTF-8.")
+                notices.append(
+                    QT_TRANSLATE_NOOP(
+                        "Documents", "The file starts with a UTF-8 marker but is not valid UTF-8."
+                    )
+                )
                 break  # read it as a legacy file below, marker and all
             unit = 2 if encoding.startswith("utf-16") else 4
             if len(payload) % unit:
-                problem = "it ends in the middle of a character (the file may have been cut short)"
-            else:
-                problem = (
-                    f"it contains an invalid character sequence near byte {err.start + len(bom)}"
+                problem = QT_TRANSLATE_NOOP(
+                    "Documents",
+                    "it ends in the middle of a character (the file may have been cut short)",
                 )
-            raise DocumentError(
-                f"the file is marked as {_LABELS[encoding]} text but is damaged: {problem}."
-            ) from None
+            else:
+                problem = QT_TRANSLATE_NOOP(
+                    "Documents", "it contains an invalid character sequence near byte %1"
+                ).arg(err.start + len(bom))
+            damaged = QT_TRANSLATE_NOOP(
+                "Documents", "the file is marked as %1 text but is damaged: %2."
+            )
+            raise DocumentError(damaged.arg(_LABELS[encoding], problem)) from None
 
     if b"\x00" in data[:SNIFF_BYTES]:
         guessed = _guess_bomless_utf16(data)
         if guessed is None:
             raise DocumentError(
-                "it looks like a binary file, not text (it contains NUL bytes). "
-                "Ghostpen opens plain text files such as .txt or .md."
+                QT_TRANSLATE_NOOP(
+                    "Documents",
+                    "it looks like a binary file, not text (it contains NUL bytes). "
+                    "Ghostpen opens plain text files such as .txt or .md.",
+                )
             )
         text, encoding = guessed
         notices.append(
-            f"Opened as {_LABELS[encoding]}: the file has no byte order mark, "
-            "so its encoding was guessed."
+            QT_TRANSLATE_NOOP(
+                "Documents",
+                "Opened as %1: the file has no byte order mark, so its encoding was guessed.",
+            ).arg(_LABELS[encoding])
         )
         return text, TextFormat(encoding, False, "\n"), notices
 
@@ -362,14 +398,24 @@ def _decode_bytes(data: bytes) -> tuple[str, TextFormat, list[str]]:
     except UnicodeDecodeError as err:
         prefix = data[: err.start]
         line = prefix.count(b"\n") + prefix.count(b"\r") - prefix.count(b"\r\n") + 1
-        why = f"the file is not valid UTF-8 (the first invalid byte is on line {line})"
+        why = QT_TRANSLATE_NOOP(
+            "Documents", "the file is not valid UTF-8 (the first invalid byte is on line %1)"
+        ).arg(line)
     try:
         text = data.decode("cp1252")
-        notices.append(f"Opened as Windows-1252: {why}. It will be saved as Windows-1252.")
+        notices.append(
+            QT_TRANSLATE_NOOP(
+                "Documents", "Opened as Windows-1252: %1. It will be saved as Windows-1252."
+            ).arg(why)
+        )
         return text, TextFormat("cp1252", False, "\n"), notices
     except UnicodeDecodeError:
         notices.append(
-            f"Opened as Latin-1 (ISO-8859-1): {why}, nor Windows-1252. It will be saved as Latin-1."
+            QT_TRANSLATE_NOOP(
+                "Documents",
+                "Opened as Latin-1 (ISO-8859-1): %1, nor Windows-1252. "
+                "It will be saved as Latin-1.",
+            ).arg(why)
         )
         return data.decode("iso8859-1"), TextFormat("iso8859-1", False, "\n"), notices
 
@@ -399,35 +445,61 @@ def _guess_bomless_utf16(data: bytes) -> tuple[str, str] | None:
 # --- files ---------------------------------------------------------------------------------------
 
 
-def _size_label(size: int) -> str:
+def _size_label(size: int) -> Text:
     if size < 1024 * 1024:
-        return f"{size:,} bytes"
+        return QT_TRANSLATE_NOOP("Documents", "%1 bytes").arg(f"{size:,}")
     mib, rest = divmod(size, 1024 * 1024)
-    return f"{mib} MB" if not rest else f"{size / (1024 * 1024):.1f} MB"
+    shown = f"{mib}" if not rest else f"{size / (1024 * 1024):.1f}"
+    return QT_TRANSLATE_NOOP("Documents", "%1 MB").arg(shown)
 
 
-def _open_reason(err: OSError, path: Path) -> str:
+_IS_A_FOLDER = QT_TRANSLATE_NOOP("Documents", "it is a folder, not a file.")
+_NOT_REGULAR = QT_TRANSLATE_NOOP(
+    "Documents", "it is not a regular file (it is a device, a pipe or a socket)."
+)
+_PATH_THROUGH_FILE = QT_TRANSLATE_NOOP("Documents", "part of its path is a file, not a folder.")
+_DISK_READ_ONLY = QT_TRANSLATE_NOOP("Documents", "the disk is read-only.")
+
+
+def _os_reason(err: OSError) -> Text:
+    """The operating system's own words, for an error without a sentence of ours."""
+    code = err.errno
+    return QT_TRANSLATE_NOOP("Documents", "%1 (error %2).").arg(
+        err.strerror or err, errno.errorcode.get(code or 0, code)
+    )
+
+
+def _open_reason(err: OSError, path: Path) -> Text:
     """What went wrong opening ``path``, for a writer."""
     code = err.errno
     if code == errno.ENOENT:
         if not path.parent.is_dir():
-            return f"the folder “{path.parent}” does not exist"
-        return "the file does not exist (it may have been moved, renamed or deleted)"
+            return QT_TRANSLATE_NOOP("Documents", "the folder “%1” does not exist.").arg(
+                path.parent
+            )
+        return QT_TRANSLATE_NOOP(
+            "Documents", "the file does not exist (it may have been moved, renamed or deleted)."
+        )
     if code in (errno.EACCES, errno.EPERM):
         if path.is_dir():  # Windows cannot open a folder like a file
-            return "it is a folder, not a file"
-        return "permission denied: you are not allowed to read this file"
+            return _IS_A_FOLDER
+        return QT_TRANSLATE_NOOP(
+            "Documents", "permission denied: you are not allowed to read this file."
+        )
     if code == errno.EISDIR:
-        return "it is a folder, not a file"
+        return _IS_A_FOLDER
     if code == errno.ENOTDIR:
-        return "part of its path is a file, not a folder"
+        return _PATH_THROUGH_FILE
     if code == errno.ENAMETOOLONG:
-        return "the file name is too long"
+        return QT_TRANSLATE_NOOP("Documents", "the file name is too long.")
     if code == errno.ELOOP:
-        return "its path goes round in a loop of symbolic links"
+        return QT_TRANSLATE_NOOP("Documents", "its path goes round in a loop of symbolic links.")
     if code == errno.EIO:
-        return "the disk reported a read error (the drive may be failing or disconnected)"
-    return f"{err.strerror or err} (error {errno.errorcode.get(code or 0, code)})"
+        return QT_TRANSLATE_NOOP(
+            "Documents",
+            "the disk reported a read error (the drive may be failing or disconnected).",
+        )
+    return _os_reason(err)
 
 
 def load_document(path: str | Path) -> LoadedDocument:
@@ -442,15 +514,15 @@ def load_document(path: str | Path) -> LoadedDocument:
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise DocumentError("it is a folder, not a file", "open", path)
+            raise DocumentError(_IS_A_FOLDER, "open", path)
         if not stat.S_ISREG(info.st_mode):
-            raise DocumentError(
-                "it is not a regular file (it is a device, a pipe or a socket)", "open", path
-            )
+            raise DocumentError(_NOT_REGULAR, "open", path)
         limit = MAX_DOCUMENT_BYTES
-        too_big = f"Ghostpen opens documents up to {_size_label(limit)}"
         if info.st_size > limit:
-            raise DocumentError(f"it is {_size_label(info.st_size)}; {too_big}", "open", path)
+            too_big = QT_TRANSLATE_NOOP("Documents", "it is %1; Ghostpen opens documents up to %2.")
+            raise DocumentError(
+                too_big.arg(_size_label(info.st_size), _size_label(limit)), "open", path
+            )
         chunks: list[bytes] = []
         total = 0
         while total <= limit:  # the size may grow while reading; never read more than limit + 1
@@ -460,7 +532,10 @@ def load_document(path: str | Path) -> LoadedDocument:
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:
-            raise DocumentError(f"it has grown past {_size_label(limit)}; {too_big}", "open", path)
+            grown = QT_TRANSLATE_NOOP(
+                "Documents", "it has grown past %1; Ghostpen opens documents up to %1."
+            )
+            raise DocumentError(grown.arg(_size_label(limit)), "open", path)
     except OSError as err:
         raise DocumentError(_open_reason(err, path), "open", path) from err
     finally:
@@ -481,34 +556,46 @@ def _write_bytes(fh: BinaryIO, data: bytes) -> None:
     fh.write(data)
 
 
-def _save_reason(err: OSError, stage: str, folder: Path) -> str:
+def _save_reason(err: OSError, stage: str, folder: Path) -> Text:
     """What went wrong saving, for a writer; ``stage`` is "create", "write" or "replace"."""
     code = err.errno
     if code == errno.ENOSPC:
-        return "the disk is full. Free some space and save again"
+        return QT_TRANSLATE_NOOP("Documents", "the disk is full. Free some space and save again.")
     if code == getattr(errno, "EDQUOT", None):
-        return "your disk quota is used up. Free some space and save again"
+        return QT_TRANSLATE_NOOP(
+            "Documents", "your disk quota is used up. Free some space and save again."
+        )
     if code == errno.EROFS:
-        return "the disk is read-only"
+        return _DISK_READ_ONLY
     if code in (errno.EACCES, errno.EPERM):
         if stage == "create":
-            return f"permission denied: the folder “{folder}” is read-only for you"
-        return "permission denied: the file could not be replaced (it may be locked or in use)"
+            return QT_TRANSLATE_NOOP(
+                "Documents", "permission denied: the folder “%1” is read-only for you."
+            ).arg(folder)
+        return QT_TRANSLATE_NOOP(
+            "Documents",
+            "permission denied: the file could not be replaced (it may be locked or in use).",
+        )
     if code == errno.ENOENT:
-        return f"the folder “{folder}” does not exist (it may have been moved or deleted)"
+        return QT_TRANSLATE_NOOP(
+            "Documents", "the folder “%1” does not exist (it may have been moved or deleted)."
+        ).arg(folder)
     if code == errno.EISDIR:
-        return "it is a folder, not a file"
+        return _IS_A_FOLDER
     if code == errno.ENOTDIR:
-        return "part of its path is a file, not a folder"
+        return _PATH_THROUGH_FILE
     if code == errno.ENAMETOOLONG:
-        return "the file name is too long for this disk"
+        return QT_TRANSLATE_NOOP("Documents", "the file name is too long for this disk.")
     if code == errno.EFBIG:
-        return "the file is too large for this disk's file system"
+        return QT_TRANSLATE_NOOP("Documents", "the file is too large for this disk's file system.")
     if code == errno.EIO:
-        return "the disk reported a write error (the drive may be failing or disconnected)"
+        return QT_TRANSLATE_NOOP(
+            "Documents",
+            "the disk reported a write error (the drive may be failing or disconnected).",
+        )
     if code in (errno.EBUSY, getattr(errno, "ETXTBSY", None)):
-        return "the file is in use by another program"
-    return f"{err.strerror or err} (error {errno.errorcode.get(code or 0, code)})"
+        return QT_TRANSLATE_NOOP("Documents", "the file is in use by another program.")
+    return _os_reason(err)
 
 
 STALE_TEMP_SECONDS = 3600
@@ -532,13 +619,13 @@ def _sweep_stale_temps(target: Path) -> None:
                     os.unlink(entry.path)
 
 
-def _read_only_reason(target: Path) -> str:
+def _read_only_reason(target: Path) -> Text:
     """Why an existing file cannot be written: the whole disk, or the file itself."""
     if hasattr(os, "statvfs"):
         with contextlib.suppress(OSError):
             if os.statvfs(target).f_flag & os.ST_RDONLY:
-                return "the disk is read-only"
-    return "permission denied: the file is read-only"
+                return _DISK_READ_ONLY
+    return QT_TRANSLATE_NOOP("Documents", "permission denied: the file is read-only.")
 
 
 def save_document(path: str | Path, text: str, fmt: TextFormat) -> DiskStamp:
@@ -568,19 +655,22 @@ def save_document(path: str | Path, text: str, fmt: TextFormat) -> DiskStamp:
         raise fail(_save_reason(err, "create", folder)) from err
     if old is not None:
         if stat.S_ISDIR(old.st_mode):
-            raise fail("it is a folder, not a file")
+            raise fail(_IS_A_FOLDER)
         if not stat.S_ISREG(old.st_mode):
-            raise fail("it is not a regular file (it is a device, a pipe or a socket)")
+            raise fail(_NOT_REGULAR)
         if not os.access(target, os.W_OK) or not old.st_mode & _WRITE_BITS:
             raise fail(_read_only_reason(target))
-    unchanged = " The file on disk was not changed." if old is not None else ""
     try:
         # A new file gets the usual permissions (0666 less the umask), like any editor's.
         written = atomic_write(
             target, data, make_folder=False, new_file_mode=0o666, write=_write_bytes
         )
     except AtomicWriteError as err:
-        raise fail(_save_reason(err, err.stage, folder) + "." + unchanged) from err
+        reason = _save_reason(err, err.stage, folder)
+        if old is not None:
+            unchanged = QT_TRANSLATE_NOOP("Documents", "%1 The file on disk was not changed.")
+            reason = unchanged.arg(reason)
+        raise fail(reason) from err
     _sweep_stale_temps(target)
     return DiskStamp(written.st_mtime_ns, written.st_size, hashlib.sha256(data).hexdigest())
 

@@ -55,6 +55,7 @@ from typing import Any
 
 from app.core.documents import DiskStamp, DocumentError, TextFormat, load_document
 from app.core.paths import atomic_write
+from app.core.texts import QT_TRANSLATE_NOOP, joined
 
 __all__ = [
     "FORMAT",
@@ -81,6 +82,9 @@ STALE_TEMP_SECONDS = 600
 MAX_DIFF_LINES = 4000
 """The recovery dialog shows at most this many diff lines (a whole rewritten novel would
 otherwise freeze it); the rest is summarised in one line."""
+
+
+_CLOSED = QT_TRANSLATE_NOOP("Journal", "the autosave journal is closed")
 
 
 class JournalError(ValueError):
@@ -134,8 +138,10 @@ class JournalEntry:
             return self.path.name
         words = " ".join(self.text.split())
         if not words:
-            return "Untitled (empty)"
-        return f"Untitled: “{words[:40]}…”" if len(words) > 40 else f"Untitled: “{words}”"
+            return QT_TRANSLATE_NOOP("Journal", "Untitled (empty)")
+        if len(words) > 40:
+            return QT_TRANSLATE_NOOP("Journal", "Untitled: “%1…”").arg(words[:40])
+        return QT_TRANSLATE_NOOP("Journal", "Untitled: “%1”").arg(words)
 
 
 def _text_digest(text: str) -> str:
@@ -402,11 +408,15 @@ class JournalStore:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            self.problem = f"cannot create the autosave folder “{folder}”: {err.strerror or err}"
+            self.problem = QT_TRANSLATE_NOOP(
+                "Journal", "cannot create the autosave folder “%1”: %2"
+            ).arg(folder, err.strerror or err)
             return
         self._lock = _InstanceLock.try_acquire(folder / f"{self.instance}{LOCK_SUFFIX}")
         if self._lock is None:
-            self.problem = f"cannot lock the autosave folder “{folder}”"
+            self.problem = QT_TRANSLATE_NOOP("Journal", "cannot lock the autosave folder “%1”").arg(
+                folder
+            )
             return
         self._lock.write_info({"pid": self.pid, "started": time.time()})
 
@@ -422,7 +432,7 @@ class JournalStore:
             self._seq += 1
             seq = self._seq
             if not self.enabled:
-                problem = self.problem or "the autosave journal is closed"
+                problem = self.problem or _CLOSED
             else:
                 problem = None
                 if self._background:
@@ -440,7 +450,7 @@ class JournalStore:
     def write(self, snapshot: Snapshot) -> JournalEntry:
         """Write a snapshot now, on this thread; raises OSError (the file is then as before)."""
         if not self.enabled:
-            raise OSError(self.problem or "the autosave journal is closed")
+            raise OSError(self.problem or _CLOSED)
         with self._cond:
             self._seq += 1
             seq = self._seq
@@ -650,8 +660,13 @@ class JournalStore:
 
 def _write_problem(err: OSError) -> str:
     reason = err.strerror or str(err)
-    where = f": {err.filename}" if getattr(err, "filename", None) else ""
-    return f"the autosave journal could not be written ({reason}{where})"
+    if getattr(err, "filename", None):
+        return QT_TRANSLATE_NOOP(
+            "Journal", "the autosave journal could not be written (%1: %2)"
+        ).arg(reason, err.filename)
+    return QT_TRANSLATE_NOOP("Journal", "the autosave journal could not be written (%1)").arg(
+        reason
+    )
 
 
 # --- comparing with the disk -----------------------------------------------------------------
@@ -664,7 +679,8 @@ class DiskComparison:
     ``state``: "untitled" (never saved), "same" (the disk already has this text),
     "differs", "deleted" (the file is gone) or "unreadable". ``summary`` is a sentence
     for the writer; ``diff`` a unified diff from the file on disk to the recovered text
-    ("" when there is nothing to compare).
+    ("" when there is nothing to compare). Both are :class:`~app.core.texts.Text` where
+    they hold words of ours, for the GUI to translate.
     """
 
     state: str
@@ -675,30 +691,34 @@ class DiskComparison:
 def compare_with_disk(entry: JournalEntry, max_lines: int = MAX_DIFF_LINES) -> DiskComparison:
     """Compare a journal with its file on disk now, using difflib."""
     if entry.path is None:
-        return DiskComparison(
-            "untitled", "An untitled document that was never saved; its text is below.", ""
+        untitled = QT_TRANSLATE_NOOP(
+            "Journal", "An untitled document that was never saved; its text is below."
         )
+        return DiskComparison("untitled", untitled, "")
     try:
         doc = load_document(entry.path)
     except DocumentError as err:
         if not entry.path.exists():
-            return DiskComparison(
-                "deleted",
-                f"The file “{entry.path}” no longer exists on disk (it was moved or deleted); "
+            deleted = QT_TRANSLATE_NOOP(
+                "Journal",
+                "The file “%1” no longer exists on disk (it was moved or deleted); "
                 "the recovered text is all there is.",
-                "",
             )
-        return DiskComparison("unreadable", f"The file on disk cannot be compared: {err}", "")
+            return DiskComparison("deleted", deleted.arg(entry.path), "")
+        unreadable = QT_TRANSLATE_NOOP("Journal", "The file on disk cannot be compared: %1")
+        return DiskComparison("unreadable", unreadable.arg(err.text), "")
     changed = entry.disk is not None and doc.sha256 != entry.disk.sha256
-    warning = (
-        " Another program also changed the file on disk after the crashed session opened it."
-        if changed
-        else ""
+    warning = QT_TRANSLATE_NOOP(
+        "Journal",
+        "Another program also changed the file on disk after the crashed session opened it.",
     )
+
+    def warned(summary: str) -> str:
+        return joined([summary, warning]) if changed else summary
+
     if doc.text == entry.text:
-        return DiskComparison(
-            "same", "The file on disk already holds exactly this text." + warning, ""
-        )
+        same = QT_TRANSLATE_NOOP("Journal", "The file on disk already holds exactly this text.")
+        return DiskComparison("same", warned(same), "")
     old_lines = doc.text.splitlines()
     new_lines = entry.text.splitlines()
     lines = list(
@@ -708,12 +728,17 @@ def compare_with_disk(entry: JournalEntry, max_lines: int = MAX_DIFF_LINES) -> D
     )
     added = sum(1 for line in lines[2:] if line.startswith("+"))
     removed = sum(1 for line in lines[2:] if line.startswith("-"))
+    diff: str = "\n".join(lines[:max_lines])
     if len(lines) > max_lines:
-        lines = [*lines[:max_lines], f"… {len(lines) - max_lines} more diff lines not shown"]
+        more = QT_TRANSLATE_NOOP("Journal", "… %1 more diff lines not shown")
+        diff = joined([diff, more.arg(len(lines) - max_lines)], separator="\n")
     if not lines:  # only a final line break differs: splitlines() hides it
-        lines = ["(the texts differ only in the line break at the very end)"]
-    summary = (
-        f"Unsaved changes to “{entry.path}”: {added} line(s) added or changed, "
-        f"{removed} removed, compared with the file on disk now." + warning
-    )
-    return DiskComparison("differs", summary, "\n".join(lines))
+        diff = QT_TRANSLATE_NOOP(
+            "Journal", "(the texts differ only in the line break at the very end)"
+        )
+    summary = QT_TRANSLATE_NOOP(
+        "Journal",
+        "Unsaved changes to “%1”: %2 line(s) added or changed, %3 removed, "
+        "compared with the file on disk now.",
+    ).arg(entry.path, added, removed)
+    return DiskComparison("differs", warned(summary), diff)

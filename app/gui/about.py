@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import platform
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import PySide6
 from PySide6.QtCore import QCoreApplication, Qt, qVersion
@@ -30,18 +29,12 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.core.llama_runtime import BuildInfo, build_info
 from app.core.model_store import ModelStore, StoredModel, licence_of
+from app.gui.i18n import QT_TRANSLATE_NOOP
 from app.gui.model_manager import show_licence
 from app.gui.worker import LoadedModel
 
-if TYPE_CHECKING:  # PySide6 types its result as object; it returns the text unchanged
-
-    def QT_TRANSLATE_NOOP(context: str, text: str, /) -> str: ...
-
-else:
-    from PySide6.QtCore import QT_TRANSLATE_NOOP
-
-
-CONTEXT = "AboutDialog"
+#: The texts outside the dialog's own methods are in its translation context,
+#: "AboutDialog", spelled out in each call: lupdate reads string literals only.
 
 #: (component, SPDX licence, where it comes from). Ghostpen's own first, then what the
 #: app and its bundle ship; checked against the installed packages' metadata.
@@ -68,10 +61,6 @@ LGPL_NOTE = str(
 )
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate(CONTEXT, text)
-
-
 def spdx_url(licence: str) -> str:
     return f"https://spdx.org/licenses/{licence}.html"
 
@@ -91,7 +80,10 @@ def model_licence(model: LoadedModel | None, store: ModelStore) -> ModelLicence 
     if model is None:
         return None
     if model.remote or model.info is None:
-        return ModelLicence(model.name or model.source, _tr("set by the server you connect to"))
+        return ModelLicence(
+            model.name or model.source,
+            QCoreApplication.translate("AboutDialog", "set by the server you connect to"),
+        )
     stored = store.find_path(model.source)
     if stored is not None:
         m = stored.manifest
@@ -102,7 +94,11 @@ def model_licence(model: LoadedModel | None, store: ModelStore) -> ModelLicence 
 
 def versions(build: BuildInfo) -> list[tuple[str, str]]:
     """(component, version) of the running program, for the dialog and bug reports."""
-    offload = build.backend if build.gpu_offload else _tr("CPU only")
+    offload = (
+        build.backend
+        if build.gpu_offload
+        else QCoreApplication.translate("AboutDialog", "CPU only")
+    )
     return [
         ("Ghostpen", __version__),
         ("llama-cpp-python", build.version),
@@ -110,7 +106,7 @@ def versions(build: BuildInfo) -> list[tuple[str, str]]:
         ("Qt", qVersion()),
         ("PySide6", PySide6.__version__),
         ("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
-        (_tr("System"), platform.platform()),
+        (QCoreApplication.translate("AboutDialog", "System"), platform.platform()),
     ]
 
 
@@ -120,7 +116,8 @@ def version_report(build: BuildInfo, licence: ModelLicence | None) -> str:
     if build.system_info:
         lines.append(f"llama.cpp system info: {build.system_info}")
     if licence is not None:
-        lines.append(f"{_tr('Model')}: {licence.model} ({licence.licence})")
+        model = QCoreApplication.translate("AboutDialog", "Model")
+        lines.append(f"{model}: {licence.model} ({licence.licence})")
     return "\n".join(lines)
 
 
@@ -138,14 +135,21 @@ def about_html(build: BuildInfo, licence: ModelLicence | None) -> str:
         for name, spdx, url in LICENCES
     )
     if licence is None:
-        model = f"<p>{html.escape(_tr('No model is loaded.'))}</p>"
+        none = QCoreApplication.translate("AboutDialog", "No model is loaded.")
+        model = f"<p>{html.escape(none)}</p>"
     else:
         model = f"<p>{html.escape(licence.model)}: {_link(licence.url, licence.licence)}</p>"
+    titles = (
+        QCoreApplication.translate("AboutDialog", "Versions"),
+        QCoreApplication.translate("AboutDialog", "Model in use"),
+        QCoreApplication.translate("AboutDialog", "Licences"),
+    )
+    versions_title, model_title, licences_title = (html.escape(t) for t in titles)
     return (
-        f"<h3>{html.escape(_tr('Versions'))}</h3><table cellpadding='2'>{rows}</table>"
-        f"<h3>{html.escape(_tr('Model in use'))}</h3>{model}"
-        f"<h3>{html.escape(_tr('Licences'))}</h3><table cellpadding='2'>{shipped}</table>"
-        f"<p>{html.escape(_tr(LGPL_NOTE))}</p>"
+        f"<h3>{versions_title}</h3><table cellpadding='2'>{rows}</table>"
+        f"<h3>{model_title}</h3>{model}"
+        f"<h3>{licences_title}</h3><table cellpadding='2'>{shipped}</table>"
+        f"<p>{html.escape(QCoreApplication.translate('AboutDialog', LGPL_NOTE))}</p>"
     )
 
 

@@ -16,6 +16,7 @@ from app.core.model_choice import startup_choice
 from app.core.paths import AppPaths
 from app.core.settings import load_settings
 from app.gui.document_controller import ConflictResolver
+from app.gui.i18n import tr_format
 from app.gui.main_window import MainWindow
 from app.gui.theme import app_icon
 
@@ -86,9 +87,7 @@ def create_window(
             models.use_model(model)
         else:
             window.show_banner(
-                QCoreApplication.translate("App", "The model %1 does not exist.").replace(
-                    "%1", model
-                )
+                tr_format(QCoreApplication.translate("App", "The model %1 does not exist."), model)
             )
     elif runtime.backend == "remote" and runtime.remote_url:
         models.load_model(runtime.remote_url)
@@ -121,9 +120,7 @@ def _choose_model(window: MainWindow, remembered: str | None, quiet: bool) -> No
                 "App", "The model %1 is gone: pick another in File ▸ Models…"
             )
         )
-        window.show_banner(
-            text.replace("%2", choice.reason).replace("%1", choice.remembered_missing)
-        )
+        window.show_banner(tr_format(text, choice.remembered_missing, choice.reason))
 
 
 def run_gui(model: str | None = None, document: str | None = None) -> int:

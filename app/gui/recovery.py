@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.journal import DiskComparison, JournalEntry, compare_with_disk
+from app.gui.i18n import translated
 
 __all__ = ["RecoveryDialog"]
 
@@ -178,10 +179,11 @@ class RecoveryDialog(QDialog):
 
     def _fill(self) -> None:
         self.list.clear()
+        autosaved = self.tr("autosaved")
         for entry in self._entries:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.written_at))
             where = str(entry.path) if entry.path is not None else self.tr("never saved")
-            self.list.addItem(f"{entry.title}\n{where}\n{self.tr('autosaved')} {when}")
+            self.list.addItem(f"{translated(entry.title)}\n{where}\n{autosaved} {when}")
         if self._entries:
             self.list.setCurrentRow(0)
 
@@ -192,6 +194,6 @@ class RecoveryDialog(QDialog):
             return
         entry = self._entries[row]
         compared = self.comparison(row)
-        self.summary.setText(compared.summary)
+        self.summary.setText(translated(compared.summary))
         self._highlighter.active = bool(compared.diff)
-        self.diff_view.setPlainText(compared.diff or entry.text)
+        self.diff_view.setPlainText(translated(compared.diff) or entry.text)

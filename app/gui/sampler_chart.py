@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.core.sampler_view import SamplerView
+from app.gui.i18n import tr_format
 from app.gui.suggestions import DocumentSource, SuggestionController
 from app.gui.worker import InspectRequest, WorkerThread
 
@@ -45,15 +46,19 @@ class SamplerChart(QWidget):
         if self.view is None:
             return self.tr("Nothing to show yet")
         parts = [
-            (
-                self.tr("%1: %2, cut by %3")
-                .replace("%2", f"{c.raw_probability:.0%}")
-                .replace("%3", c.cut_by)
-                if c.cut_by
-                else self.tr("%1: %2, then %3")
-                .replace("%2", f"{c.raw_probability:.0%}")
-                .replace("%3", f"{c.probability:.0%}")
-            ).replace("%1", repr(c.text)[1:-1])
+            tr_format(
+                self.tr("%1: %2, cut by %3"),
+                repr(c.text)[1:-1],
+                f"{c.raw_probability:.0%}",
+                c.cut_by,
+            )
+            if c.cut_by
+            else tr_format(
+                self.tr("%1: %2, then %3"),
+                repr(c.text)[1:-1],
+                f"{c.raw_probability:.0%}",
+                f"{c.probability:.0%}",
+            )
             for c in self.view.candidates
         ]
         return "; ".join(parts)

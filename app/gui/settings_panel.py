@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -45,14 +45,8 @@ from app.core.settings import (
     rename_preset,
     save_preset,
 )
+from app.gui.i18n import QT_TRANSLATE_NOOP, tr_format
 from app.gui.sampler_chart import SamplerChart
-
-if TYPE_CHECKING:  # PySide6 types its result as object; it returns the text unchanged
-
-    def QT_TRANSLATE_NOOP(context: str, text: str, /) -> str: ...
-
-else:
-    from PySide6.QtCore import QT_TRANSLATE_NOOP
 
 
 @dataclass(frozen=True)
@@ -255,7 +249,7 @@ class SettingsPanel(QDockWidget):
     def _backend_rows(self, form: QFormLayout) -> None:
         """Where the model runs: in-process llama.cpp, or an OpenAI-compatible server."""
         build = build_info()
-        offload = self.tr("GPU offload: %1").replace("%1", build.backend) if build.gpu_offload \
+        offload = tr_format(self.tr("GPU offload: %1"), build.backend) if build.gpu_offload \
             else self.tr("CPU only (no GPU offload in this build)")  # fmt: skip
         self.build_label = QLabel(f"llama.cpp {build.version} · {offload}")
         self.build_label.setWordWrap(True)
@@ -345,11 +339,14 @@ class SettingsPanel(QDockWidget):
         self.clear_text.setVisible(host is not None)
         if host is not None:
             self.clear_text.setText(
-                self.tr(
-                    "%1 is reached over plain http://: the API key would cross the network "
-                    "unencrypted, for anyone on the way to read. Use https:// if the server "
-                    "offers it."
-                ).replace("%1", host)
+                tr_format(
+                    self.tr(
+                        "%1 is reached over plain http://: the API key would cross the network "
+                        "unencrypted, for anyone on the way to read. Use https:// if the server "
+                        "offers it."
+                    ),
+                    host,
+                )
             )
         self.send_anyway.setVisible(self._held_back())
         self.key_note.setVisible(key is not None)
@@ -362,9 +359,10 @@ class SettingsPanel(QDockWidget):
             return self.tr("Stored in the system keychain.")
         if state.failure is None:
             return self.tr("No system keychain: stored in the settings file, readable only by you.")
-        return self.tr(
+        failed = self.tr(
             "The system keychain failed (%1): stored in the settings file, readable only by you."
-        ).replace("%1", state.failure)
+        )
+        return tr_format(failed, state.failure)
 
     def _accept_clear_text(self) -> None:
         _backend, url, key = self._backend_fields()
@@ -419,9 +417,7 @@ class SettingsPanel(QDockWidget):
             toggle = QCheckBox(self.tr(field.none_label))
             toggle.setToolTip(tip)
             toggle.setAccessibleName(
-                self.tr("%1: %2")
-                .replace("%2", self.tr(field.none_label))
-                .replace("%1", self.tr(field.label))
+                tr_format(self.tr("%1: %2"), self.tr(field.label), self.tr(field.none_label))
             )
             toggle.toggled.connect(lambda _on, f=field: self._changed(f))
             widget = QWidget()

@@ -8,6 +8,38 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>set by the server you connect to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CPU only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>System</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No model is loaded.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Versions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model in use</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Licences</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>About Ghostpen</source>
         <translation type="unfinished"></translation>
     </message>
@@ -127,6 +159,189 @@
     </message>
 </context>
 <context>
+    <name>Documents</name>
+    <message>
+        <source>Cannot open “%1”: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot open the document: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot save “%1”: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot save the document: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 with BOM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 cannot store %2 line endings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the text contains an invalid character (a lone surrogate, U+%1) on line %2, column %3, which no file can store. Delete it and save again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the character “%1” (%2) on line %3, column %4 cannot be stored in %5. Save the document as UTF-8 to keep it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the character (%1) on line %2, column %3 cannot be stored in %4. Save the document as UTF-8 to keep it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Mixed line endings (%1): they will be saved as %2.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The file starts with a UTF-8 marker but is not valid UTF-8.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it ends in the middle of a character (the file may have been cut short)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it contains an invalid character sequence near byte %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the file is marked as %1 text but is damaged: %2.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it looks like a binary file, not text (it contains NUL bytes). Ghostpen opens plain text files such as .txt or .md.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Opened as %1: the file has no byte order mark, so its encoding was guessed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the file is not valid UTF-8 (the first invalid byte is on line %1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Opened as Windows-1252: %1. It will be saved as Windows-1252.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Opened as Latin-1 (ISO-8859-1): %1, nor Windows-1252. It will be saved as Latin-1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 bytes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 MB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is a folder, not a file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is not a regular file (it is a device, a pipe or a socket).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>part of its path is a file, not a folder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the disk is read-only.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (error %2).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the folder “%1” does not exist.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the file does not exist (it may have been moved, renamed or deleted).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>permission denied: you are not allowed to read this file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the file name is too long.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>its path goes round in a loop of symbolic links.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the disk reported a read error (the drive may be failing or disconnected).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it is %1; Ghostpen opens documents up to %2.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it has grown past %1; Ghostpen opens documents up to %1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the disk is full. Free some space and save again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>your disk quota is used up. Free some space and save again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>permission denied: the folder “%1” is read-only for you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>permission denied: the file could not be replaced (it may be locked or in use).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the folder “%1” does not exist (it may have been moved or deleted).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the file name is too long for this disk.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the file is too large for this disk&apos;s file system.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the disk reported a write error (the drive may be failing or disconnected).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the file is in use by another program.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>permission denied: the file is read-only.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 The file on disk was not changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>FindBar</name>
     <message>
         <source>Find</source>
@@ -201,6 +416,73 @@
         <translation type="unfinished">
             <numerusform></numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>Journal</name>
+    <message>
+        <source>the autosave journal is closed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Untitled (empty)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Untitled: “%1…”</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Untitled: “%1”</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>cannot create the autosave folder “%1”: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>cannot lock the autosave folder “%1”</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the autosave journal could not be written (%1: %2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the autosave journal could not be written (%1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An untitled document that was never saved; its text is below.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The file “%1” no longer exists on disk (it was moved or deleted); the recovered text is all there is.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The file on disk cannot be compared: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Another program also changed the file on disk after the crashed session opened it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The file on disk already holds exactly this text.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>… %1 more diff lines not shown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(the texts differ only in the line break at the very end)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unsaved changes to “%1”: %2 line(s) added or changed, %3 removed, compared with the file on disk now.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -654,6 +936,26 @@ loaded in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Licence: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>, about %1 s left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloading %1: %2 of %3 at %4/s%5</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Installing %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Source: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Models</source>
         <translation type="unfinished"></translation>
     </message>
@@ -902,6 +1204,10 @@ loaded in %2 ms</source>
     </message>
     <message>
         <source>Open this text in a window, unsaved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>autosaved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1207,11 +1513,43 @@ loaded in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Sent as a bearer token; kept in your settings file.</source>
+        <source>Sent as a bearer token; kept in the system keychain, or in your settings file where there is none.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>API key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Where the API key is kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>API key sent in clear text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use this server anyway</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect and send the API key over plain http:// for this server and key.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 is reached over plain http://: the API key would cross the network unencrypted, for anyone on the way to read. Use https:// if the server offers it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stored in the system keychain.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No system keychain: stored in the settings file, readable only by you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The system keychain failed (%1): stored in the settings file, readable only by you.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
