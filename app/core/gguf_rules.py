@@ -12,6 +12,7 @@ llama.cpp does with it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,8 +258,11 @@ def _numbers(value: Any) -> list[float]:
 
 
 def as_int(value: Any) -> int:
-    """A hyperparameter as int; per-layer arrays give their first entry."""
+    """A hyperparameter as int; per-layer arrays give their first entry. Anything else, a
+    NaN or an infinity included, is 0: the rules then refuse the key's type or value."""
     value = _first(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
@@ -272,6 +276,9 @@ def _check_hparams(
     fields, types = layout.fields, layout.types
     for name, label, limit in _HPARAMS:
         values = _numbers(fields.get(f"{arch}.{label}")) if name != "n_vocab" else [hp[name]]
+        odd = [v for v in values if not math.isfinite(v)]
+        if odd:
+            raise ModelFileError(path, f"{arch}.{label} is {odd[0]}, not a number of anything")
         big = max(values, default=0)
         if big > limit:
             raise ModelFileError(

@@ -496,6 +496,12 @@ def _cases() -> Iterator[Case]:
     case("context length as int64", "gpt2.context_length has type INT64, expected UINT32")(
         lambda g: g.with_kv("gpt2.context_length", I64, 128).to_bytes()
     )
+    case("context length a NaN", "gpt2.context_length is nan, not a number of anything")(
+        lambda g: g.with_kv("gpt2.context_length", F32, float("nan")).to_bytes()
+    )
+    case("block count infinite", "gpt2.block_count is inf, not a number of anything")(
+        lambda g: g.with_kv("gpt2.block_count", F32, float("inf")).to_bytes()
+    )
     case("head count does not divide", "embedding length 64 is not divisible by head count 3")(
         lambda g: g.with_kv("gpt2.attention.head_count", U32, 3).to_bytes()
     )
