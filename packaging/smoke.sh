@@ -118,6 +118,20 @@ grep -q '"ms"' "$GHOSTPEN_HOME/cache/model-probe.json" 2>/dev/null ||
   { show; fail "complete ran no probe (no pass in $GHOSTPEN_HOME/cache/model-probe.json)"; }
 echo "smoke: ok: complete printed $(wc -c <"$out") bytes, after a probe in a child process"
 
+# 5b. The import order (docs/architecture.md, "Native libraries before numpy"): in the
+#     frozen app too, llama.cpp's library is loaded before numpy's. `convert` imports numpy
+#     and never llama_cpp by itself, so only the preload in app/__init__ can put it first.
+if [ "$(uname)" = Linux ]; then
+  LD_DEBUG=files timeout 180 "$app" convert "$work/no-such-checkpoint" "$work/out.gguf" >/dev/null 2>"$err" || true
+  llama_at=$(grep -n "file=.*libllama\.so.*dynamically loaded" "$err" | head -1 | cut -d: -f1)
+  numpy_at=$(grep -n "file=.*_multiarray_umath.*dynamically loaded" "$err" | head -1 | cut -d: -f1)
+  [ -n "$numpy_at" ] || fail "convert loaded no numpy: the import order check saw nothing"
+  if [ -z "$llama_at" ] || [ "$numpy_at" -lt "$llama_at" ]; then
+    fail "the frozen app loaded numpy (line ${numpy_at:-none}) before libllama (line ${llama_at:-none})"
+  fi
+  echo "smoke: ok: libllama loads before numpy"
+fi
+
 # 6. The editor: starts with the model, shows its window, quits from its event loop.
 check "the editor (gui --quit-after-shown)" gui --quit-after-shown --model "$model"
 grep -q "the main window was shown" "$err" || { show; fail "the editor never showed its window"; }
