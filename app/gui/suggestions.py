@@ -65,9 +65,9 @@ class SuggestionController(QObject):
         w.finished.connect(self._on_finished)
         w.failed.connect(self._on_failed)
         w.alternatives.connect(self._on_alternatives)
-        w.model_loading.connect(self.modelLoading)
-        w.model_loaded.connect(self._on_model_loaded)
-        w.model_failed.connect(self._on_model_failed)
+        w.modelLoading.connect(self.modelLoading)
+        w.modelLoaded.connect(self._on_model_loaded)
+        w.modelFailed.connect(self._on_model_failed)
 
     # ----------------------------------------------------------------- state
 

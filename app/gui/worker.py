@@ -11,9 +11,9 @@ GUI thread calls directly; it stops the running call through the engine's cancel
 Faults never end the thread and never touch the document. A request the engine refuses
 (:class:`EngineError`) fails alone. When the engine itself can no longer be trusted (llama.cpp
 failed mid-evaluation, or any unexpected exception) the worker closes it and reports
-``model_failed``: suggestions are off until a model is loaded again. When the model file
+``modelFailed``: suggestions are off until a model is loaded again. When the model file
 changed on disk, the worker loads the file now at that path (the request then runs on it),
-or, if it was deleted or no longer loads, reports ``model_failed`` with the reason.
+or, if it was deleted or no longer loads, reports ``modelFailed`` with the reason.
 """
 
 from __future__ import annotations
@@ -109,9 +109,9 @@ class LoadedModel:
 
 
 class EngineWorker(QObject):
-    model_loading = Signal(str)
-    model_loaded = Signal(object)  # LoadedModel
-    model_failed = Signal(str)
+    modelLoading = Signal(str)
+    modelLoaded = Signal(object)  # LoadedModel
+    modelFailed = Signal(str)
     # request id, text piece, summed log-probability of the tokens so far (nan: not scored)
     token = Signal(int, str, float)
     finished = Signal(object)  # RequestDone
@@ -160,12 +160,12 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def load(self, request: LoadRequest) -> None:
-        self.model_loading.emit(request.path)
+        self.modelLoading.emit(request.path)
         started = time.perf_counter()
         self._close_engine()
         engine = self._open(request)
         if isinstance(engine, str):
-            self.model_failed.emit(engine)
+            self.modelFailed.emit(engine)
             return
         self._install(engine, request, started)
 
@@ -202,7 +202,7 @@ class EngineWorker(QObject):
             self._server = RequestServer(engine)
             self._loaded = request
         info: ModelInfo | None = engine.info
-        self.model_loaded.emit(
+        self.modelLoaded.emit(
             LoadedModel(
                 info=info,
                 build=build_info(),
@@ -330,7 +330,7 @@ class EngineWorker(QObject):
         self._close_engine()
         if exc.deleted or request is None:
             return str(exc)
-        self.model_loading.emit(request.path)
+        self.modelLoading.emit(request.path)
         started = time.perf_counter()
         engine = self._open(request)
         if isinstance(engine, str):
@@ -343,7 +343,7 @@ class EngineWorker(QObject):
         self._close_engine()
         if request_id is not None:
             self.failed.emit(request_id, message)
-        self.model_failed.emit(message)
+        self.modelFailed.emit(message)
 
     @Slot(object)
     def inspect(self, request: InspectRequest) -> None:
