@@ -14,6 +14,9 @@ failed mid-evaluation, or any unexpected exception) the worker closes it and rep
 ``modelFailed``: suggestions are off until a model is loaded again. When the model file
 changed on disk, the worker loads the file now at that path (the request then runs on it),
 or, if it was deleted or no longer loads, reports ``modelFailed`` with the reason.
+
+Messages for the writer leave as :class:`~app.core.texts.Text` (on ``object`` signals, so
+they cross the thread whole) and the GUI translates them where it shows them.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from app.core.requests import CompletionRequest, PrefillRequest, RequestDone
 from app.core.sampler_view import sampler_view
 from app.core.sampling import SamplingSettings
 from app.core.serve import RequestServer
+from app.core.texts import QT_TRANSLATE_NOOP, Text
 
 __all__ = [
     "LIVE_THREADS",
@@ -62,7 +66,9 @@ log = logging.getLogger(__name__)
 
 #: How a writer turns suggestions back on after a fault (ends every "suggestions are
 #: off" message the worker sends).
-RELOAD_HINT = "Load a model again (File › Models… or Open Model File…) to turn them back on."
+RELOAD_HINT = QT_TRANSLATE_NOOP(
+    "EngineWorker", "Load a model again (File › Models… or Open Model File…) to turn them back on."
+)
 
 
 @dataclass(frozen=True)
@@ -111,12 +117,12 @@ class LoadedModel:
 class EngineWorker(QObject):
     modelLoading = Signal(str)
     modelLoaded = Signal(object)  # LoadedModel
-    modelFailed = Signal(str)
+    modelFailed = Signal(object)  # why (a Text: the GUI translates it)
     # request id, text piece, summed log-probability of the tokens so far (nan: not scored)
     token = Signal(int, str, float)
     finished = Signal(object)  # RequestDone
     alternatives = Signal(int, object)  # request id, list[str] of raw continuations
-    failed = Signal(int, str)  # request id, message
+    failed = Signal(int, object)  # request id, why (a str or Text)
     inspected = Signal(int, object)  # inspect request id, SamplerView (None: unavailable)
     prefilled = Signal(int, object)  # prefill request id, engine.Prefill (bench seam)
 
@@ -191,10 +197,12 @@ class EngineWorker(QObject):
         except (ModelFileError, EngineError, ProbeError, OSError) as exc:
             return str(exc)
         except MemoryError:
-            return f"{request.path}: not enough memory to load the model"
+            no_memory = QT_TRANSLATE_NOOP("EngineWorker", "%1: not enough memory to load the model")
+            return no_memory.arg(request.path)
         except Exception as exc:  # never let a loader bug kill the thread silently
             log.exception("loading %s failed", request.path)
-            return f"{request.path}: unexpected error while loading: {exc!r}"
+            unexpected = QT_TRANSLATE_NOOP("EngineWorker", "%1: unexpected error while loading: %2")
+            return unexpected.arg(request.path, repr(exc))
 
     def _install(self, engine: CompletionBackend, request: LoadRequest, started: float) -> None:
         with self._lock:
@@ -244,7 +252,7 @@ class EngineWorker(QObject):
                     cancel.set()
                 self._events[request_id] = cancel
         if engine is None:
-            self.failed.emit(request_id, "no model is loaded")
+            self.failed.emit(request_id, QT_TRANSLATE_NOOP("EngineWorker", "no model is loaded"))
             return None
         return None if stale else cancel
 
@@ -277,19 +285,20 @@ class EngineWorker(QObject):
         except ModelFileChangedError as exc:
             replacement = self._reload_changed(exc) if may_reload else f"{exc}"
             if isinstance(replacement, str):
-                self._lose_engine(request_id, f"{replacement}. {RELOAD_HINT}")
+                self._lose_engine(request_id, _off(replacement))
             else:
                 self._run(replacement, request_id, serve, may_reload=False)
         except EngineFault as exc:
-            self._lose_engine(request_id, f"{exc}. {RELOAD_HINT}")
+            self._lose_engine(request_id, _off(str(exc)))
         except (EngineError, ValueError) as exc:
             self.failed.emit(request_id, str(exc))
         except Exception as exc:  # a bug: the engine's state is unknown, so stop using it
             log.exception("request %d failed", request_id)
             self._lose_engine(
                 request_id,
-                f"the suggestion engine failed unexpectedly ({type(exc).__name__}: {exc}). "
-                + RELOAD_HINT,
+                QT_TRANSLATE_NOOP(
+                    "EngineWorker", "the suggestion engine failed unexpectedly (%1: %2). %3"
+                ).arg(type(exc).__name__, exc, RELOAD_HINT),
             )
 
     def _prefill(
@@ -334,7 +343,8 @@ class EngineWorker(QObject):
         started = time.perf_counter()
         engine = self._open(request)
         if isinstance(engine, str):
-            return f"{exc}, and it could not be loaded again: {engine}"
+            again = QT_TRANSLATE_NOOP("EngineWorker", "%1, and it could not be loaded again: %2")
+            return again.arg(exc, engine)
         self._install(engine, request, started)
         return engine
 
@@ -364,11 +374,11 @@ class EngineWorker(QObject):
         except ModelFileChangedError as exc:  # as for a completion, but show nothing now
             replacement = self._reload_changed(exc)
             if isinstance(replacement, str):
-                self._lose_engine(None, f"{replacement}. {RELOAD_HINT}")
+                self._lose_engine(None, _off(replacement))
             self.inspected.emit(request.id, None)
             return
         except EngineFault as exc:
-            self._lose_engine(None, f"{exc}. {RELOAD_HINT}")
+            self._lose_engine(None, _off(str(exc)))
             self.inspected.emit(request.id, None)
             return
         except Exception:  # the chart shows it has no view; typing is unaffected
@@ -393,6 +403,11 @@ class EngineWorker(QObject):
                 engine.close()
             except Exception:  # a broken engine must not keep the next one from loading
                 log.exception("closing the engine failed")
+
+
+def _off(reason: str) -> Text:
+    """Why suggestions went off, and how to turn them back on."""
+    return QT_TRANSLATE_NOOP("EngineWorker", "%1. %2").arg(reason, RELOAD_HINT)
 
 
 def _prompt(

@@ -342,6 +342,37 @@
     </message>
 </context>
 <context>
+    <name>EngineWorker</name>
+    <message>
+        <source>Load a model again (File › Models… or Open Model File…) to turn them back on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: not enough memory to load the model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: unexpected error while loading: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no model is loaded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the suggestion engine failed unexpectedly (%1: %2). %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1, and it could not be loaded again: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1. %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>FindBar</name>
     <message>
         <source>Find</source>
@@ -1689,6 +1720,13 @@ loaded in %2 ms</source>
     </message>
     <message>
         <source>Menus open with Alt and the underlined letter. Editor keys act on the grey suggestion or the draft at the cursor.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SuggestionController</name>
+    <message>
+        <source>Suggestions are off: %1</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import gguf
 import numpy as np
 import pytest
+from PySide6.QtCore import QTranslator
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.core import engine_memory
@@ -29,7 +32,7 @@ from app.core.llama_runtime import watch_log
 from app.core.model_probe import PROBE_TIMEOUT_S
 from app.core.sampling import GREEDY
 from app.gui.main_window import MainWindow
-from app.gui.worker import LoadedModel, LoadRequest
+from app.gui.worker import RELOAD_HINT, LoadedModel, LoadRequest
 from tests.support.gui import TEXT, WAIT_MS, requests_sent, settle, type_and_wait
 from tests.support.models import TestModel
 from tests.support.reference.gpt2_bpe import DEFAULT_TOKENIZER_DIR, ENDOFTEXT_ID
@@ -429,3 +432,53 @@ def test_an_exception_in_the_worker_turns_suggestions_off_and_a_reload_recovers(
             qtbot, window, TEXT + words, "failed unexpectedly", "Load a model again"
         )
     _assert_recovers(qtbot, window, tiny_model["q8_0"])
+
+
+_FRENCH_FAULTS = f"""<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="fr" sourcelanguage="en">
+<context><name>EngineWorker</name>
+<message><source>the suggestion engine failed unexpectedly (%1: %2). %3</source>
+<translation>le moteur de suggestions a échoué ( %1 : %2 ). %3</translation></message>
+<message><source>{RELOAD_HINT.template}</source>
+<translation>Chargez de nouveau un modèle pour les réactiver.</translation></message>
+</context>
+<context><name>SuggestionController</name>
+<message><source>Suggestions are off: %1</source>
+<translation>Suggestions désactivées : %1</translation></message>
+</context>
+</TS>
+"""
+
+
+def test_a_fault_reaches_the_banner_in_the_writers_language(
+    qtbot: QtBot,
+    window: MainWindow,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The worker's message crosses the thread as a Text and is translated where shown."""
+    lrelease = Path(sys.executable).parent / "pyside6-lrelease"
+    if not lrelease.exists():
+        pytest.skip("pyside6-lrelease not installed")
+    ts, qm = tmp_path / "faults_fr.ts", tmp_path / "faults_fr.qm"
+    ts.write_text(_FRENCH_FAULTS, encoding="utf-8")
+    subprocess.run([str(lrelease), str(ts), "-qm", str(qm)], check=True, capture_output=True)
+    translator = QTranslator()
+    assert translator.load(str(qm))
+    app = QApplication.instance()
+    assert app is not None and app.installTranslator(translator)
+    try:
+        type_and_wait(qtbot, window, TEXT)
+
+        def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("injected fault")
+
+        monkeypatch.setattr(Engine, "complete", broken)
+        _type_into_the_fault(qtbot, window)
+    finally:
+        app.removeTranslator(translator)
+    assert window.banner.text() == (
+        "Suggestions désactivées : le moteur de suggestions a échoué ( RuntimeError : "
+        "injected fault ). Chargez de nouveau un modèle pour les réactiver."
+    )
