@@ -26,7 +26,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -36,6 +36,7 @@ from app.core.engine_api import (
     CompletionBackend,
     EngineError,
     EngineFault,
+    GpuOffloadError,
     ModelFileChangedError,
 )
 from app.core.gguf_info import ModelFileError, ModelInfo, inspect_model
@@ -48,6 +49,7 @@ from app.core.serve import RequestServer
 from app.core.texts import QT_TRANSLATE_NOOP, Text
 
 __all__ = [
+    "GPU_FALLBACK",
     "LIVE_THREADS",
     "CompletionRequest",
     "EngineWorker",
@@ -57,6 +59,7 @@ __all__ = [
     "PrefillRequest",
     "RequestDone",
     "WorkerThread",
+    "gpu_gone_notice",
 ]
 
 #: Every thread started here, so tests (and shutdown) can check none is left running.
@@ -108,10 +111,42 @@ class LoadedModel:
     name: str = ""
     source: str = ""  # the GGUF's path, or the server's URL
     remote: bool = False
+    #: (layers llama.cpp put on the GPU, layers in all) ((0, 0): a server decides).
+    offloaded_layers: tuple[int, int] = (0, 0)
+    #: What the writer should know about this load (a Text: the GPU fallback), or "".
+    notice: str = ""
 
     @property
     def context_length(self) -> int:
         return self.info.context_length if self.info is not None else self.n_ctx
+
+
+#: The banner after a load on the GPU failed and the CPU took the model.
+GPU_FALLBACK = QT_TRANSLATE_NOOP(
+    "EngineWorker", "The GPU could not hold the model (%1); running on the CPU."
+)
+
+
+def gpu_gone_notice(n_gpu_layers: int, engine: CompletionBackend, build: BuildInfo) -> Text | str:
+    """What to tell the writer when GPU layers were asked for on a build made for a GPU
+    and none went there (the GPU is gone: a driver reset, ``CUDA_VISIBLE_DEVICES``
+    emptied): llama.cpp then runs on the CPU by itself. "" when there is nothing to say."""
+    if n_gpu_layers == 0 or engine.info is None or engine.offloaded_layers[0] > 0:
+        return ""
+    if build.gpu_offload or not build.gpu_backends:
+        return ""  # a GPU took no layers by choice, or a CPU build has none to offer
+    return QT_TRANSLATE_NOOP("EngineWorker", "No %1 GPU is available; running on the CPU.").arg(
+        ", ".join(build.gpu_backends)
+    )
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """An engine loaded, the request it was loaded with, and a notice for the writer."""
+
+    engine: CompletionBackend
+    request: LoadRequest  # after a fallback to the CPU: with no GPU layers
+    notice: str = ""
 
 
 class EngineWorker(QObject):
@@ -169,14 +204,30 @@ class EngineWorker(QObject):
         self.modelLoading.emit(request.path)
         started = time.perf_counter()
         self._close_engine()
-        engine = self._open(request)
-        if isinstance(engine, str):
-            self.modelFailed.emit(engine)
+        opened = self._open(request)
+        if isinstance(opened, str):
+            self.modelFailed.emit(opened)
             return
-        self._install(engine, request, started)
+        self._install(opened, started)
 
-    def _open(self, request: LoadRequest) -> CompletionBackend | str:
-        """The engine ``request`` asks for, or why it cannot be had."""
+    def _open(self, request: LoadRequest) -> _Opened | str:
+        """The engine ``request`` asks for, or why it cannot be had. A model the GPU cannot
+        hold (too little memory, a device that failed or is gone) runs on the CPU, with a
+        notice that says so, rather than not at all."""
+        engine = self._create(request)
+        if isinstance(engine, GpuOffloadError):
+            log.warning("%s: loading it on the CPU", engine)
+            on_cpu = replace(request, n_gpu_layers=0)
+            fallback = self._create(on_cpu)
+            if isinstance(fallback, (str, GpuOffloadError)):
+                return str(fallback)  # the CPU's reason; the GPU's is in the log
+            return _Opened(fallback, on_cpu, GPU_FALLBACK.arg(engine))
+        if isinstance(engine, str):
+            return engine
+        return _Opened(engine, request, gpu_gone_notice(request.n_gpu_layers, engine, build_info()))
+
+    def _create(self, request: LoadRequest) -> CompletionBackend | GpuOffloadError | str:
+        """The engine ``request`` asks for, what the GPU could not do, or why it failed."""
         try:
             if request.remote:
                 from app.core.remote_engine import RemoteEngine
@@ -194,6 +245,8 @@ class EngineWorker(QObject):
             )
             engine.prepare_healing()  # now, not on the writer's first suggestion
             return engine
+        except GpuOffloadError as exc:
+            return exc
         except (ModelFileError, EngineError, ProbeError, OSError) as exc:
             return str(exc)
         except MemoryError:
@@ -204,7 +257,8 @@ class EngineWorker(QObject):
             unexpected = QT_TRANSLATE_NOOP("EngineWorker", "%1: unexpected error while loading: %2")
             return unexpected.arg(request.path, repr(exc))
 
-    def _install(self, engine: CompletionBackend, request: LoadRequest, started: float) -> None:
+    def _install(self, opened: _Opened, started: float) -> None:
+        engine, request = opened.engine, opened.request
         with self._lock:
             self._engine = engine
             self._server = RequestServer(engine)
@@ -221,6 +275,8 @@ class EngineWorker(QObject):
                 name=engine.description,
                 source=request.path,
                 remote=info is None,
+                offloaded_layers=engine.offloaded_layers,
+                notice=opened.notice,
             )
         )
 
@@ -341,12 +397,12 @@ class EngineWorker(QObject):
             return str(exc)
         self.modelLoading.emit(request.path)
         started = time.perf_counter()
-        engine = self._open(request)
-        if isinstance(engine, str):
+        opened = self._open(request)
+        if isinstance(opened, str):
             again = QT_TRANSLATE_NOOP("EngineWorker", "%1, and it could not be loaded again: %2")
-            return again.arg(exc, engine)
-        self._install(engine, request, started)
-        return engine
+            return again.arg(exc, opened)
+        self._install(opened, started)
+        return opened.engine
 
     def _lose_engine(self, request_id: int | None, message: str) -> None:
         """The engine cannot be used any more: close it; suggestions are off."""

@@ -348,6 +348,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The GPU could not hold the model (%1); running on the CPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No %1 GPU is available; running on the CPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>%1: not enough memory to load the model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -854,12 +862,12 @@ connected in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source> (%1 GPU layers)</source>
+        <source>%1
+loaded in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>%1
-loaded in %2 ms</source>
+        <source>%1 · %2/%3 layers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
