@@ -1412,7 +1412,11 @@ loaded in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Layers of the model run on the GPU (-1: all). Needs a GPU build of llama.cpp.</source>
+        <source>Layers of the model run on the GPU (all: every one). Needs a GPU build of llama.cpp.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>all</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
