@@ -13,7 +13,9 @@ Faults never end the thread and never touch the document. A request the engine r
 failed mid-evaluation, or any unexpected exception) the worker closes it and reports
 ``modelFailed``: suggestions are off until a model is loaded again. When the model file
 changed on disk, the worker loads the file now at that path (the request then runs on it),
-or, if it was deleted or no longer loads, reports ``modelFailed`` with the reason.
+or, if it was deleted or no longer loads, reports ``modelFailed`` with the reason. A model
+the GPU cannot hold (:class:`~app.core.engine_api.GpuOffloadError`) is loaded again on the
+CPU, and ``LoadedModel.notice`` says so.
 
 Messages for the writer leave as :class:`~app.core.texts.Text` (on ``object`` signals, so
 they cross the thread whole) and the GUI translates them where it shows them.
