@@ -21,8 +21,11 @@ Why it is shaped this way:
   the one loaded: a change raises :class:`ModelFileChangedError` before llama.cpp reads a
   byte. One ``os.stat`` costs microseconds, against milliseconds for the request.
 - **Memory.** A context that cannot fit in the memory the system has free is refused
-  with the figures before llama.cpp tries (see :mod:`app.core.engine_memory`). If
-  llama.cpp itself fails to allocate, that is an :class:`EngineError` too, never a crash.
+  with the figures before llama.cpp tries (see :mod:`app.core.engine_memory`); with GPU
+  layers, the GPUs' free memory is what counts. If llama.cpp itself fails to allocate,
+  that is an :class:`EngineError` too, never a crash; with GPU layers, a
+  :class:`~app.core.engine_api.GpuOffloadError`, which the app answers by loading the
+  model again on the CPU.
 
 ``Engine`` implements :class:`~app.core.engine_api.CompletionBackend` with every
 capability; the types it returns and raises live in :mod:`app.core.engine_api`, and its
@@ -59,6 +62,7 @@ from app.core.engine_api import (
     EngineBusyError,
     EngineError,
     EngineFault,
+    GpuOffloadError,
     ModelFileChangedError,
     PieceCallback,
     Prefill,
@@ -66,10 +70,16 @@ from app.core.engine_api import (
     TextCallback,
     Timings,
 )
-from app.core.engine_memory import check_memory, gib, kv_cache_bytes
+from app.core.engine_memory import (
+    check_gpu_memory,
+    check_memory,
+    gib,
+    kv_cache_bytes,
+    layers_on_gpu,
+)
 from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.healing import Healing, VocabIndex, heal
-from app.core.llama_runtime import install_log_routing, watch_log
+from app.core.llama_runtime import install_log_routing, offloaded_layers, watch_log
 from app.core.postprocess import StopFilter, complete_utf8
 from app.core.sampling import SamplingSettings
 
@@ -163,17 +173,18 @@ class Engine:
             in_memory = self.info.file_size <= IN_MEMORY_MAX_BYTES
         self.in_memory = in_memory
         kv_bytes = kv_cache_bytes(self.info, n_ctx, kv_cache_type)
-        if n_gpu_layers == 0:  # on a GPU the cache lives in its memory, which is not known
-            weights = self.info.file_size if in_memory else 0
-            check_memory(self.info, n_ctx, kv_bytes, weights)
+        _check_fit(self.info, n_ctx, kv_bytes, n_gpu_layers, in_memory)
         kv_type = KV_CACHE_TYPES[kv_cache_type]
         batch = min(n_batch, n_ctx)
-        self._llm = _load_llama(
+        #: (layers llama.cpp put on the GPU, layers in all): its log says, where it offloads.
+        self.offloaded_layers: tuple[int, int] = (0, layers_on_gpu(self.info, 0)[1])
+        self._llm, offloaded = _load_llama(
             model_path, n_ctx, kv_bytes,
             n_batch=batch, n_ubatch=batch, n_threads=threads, n_threads_batch=threads,
             n_gpu_layers=n_gpu_layers, logits_all=logits_all, type_k=kv_type, type_v=kv_type,
             use_mmap=not in_memory,
         )  # fmt: skip
+        self.offloaded_layers = offloaded or self.offloaded_layers
         # llama.cpp pads its context to a multiple of 256; GPT-2's learned positions end
         # at the training context, so the usable window is what was asked for, not more.
         self.n_ctx: int = n_ctx
@@ -778,28 +789,47 @@ def _check_options(n_threads: int | None, n_gpu_layers: int, kv_cache_type: str)
     return threads
 
 
+def _check_fit(
+    info: ModelInfo, n_ctx: int, kv_bytes: int, n_gpu_layers: int, in_memory: bool
+) -> None:
+    """Refuse a context that cannot fit where it would live: the system's memory, or,
+    with GPU layers on a machine that has a GPU, the GPUs' memory."""
+    if n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload():
+        check_memory(info, n_ctx, kv_bytes, info.file_size if in_memory else 0)
+    else:
+        check_gpu_memory(info, n_ctx, kv_bytes, n_gpu_layers, llama_compat.devices())
+
+
 def _load_llama(
     model_path: str | Path, n_ctx: int, kv_bytes: int, **params: Any
-) -> llama_cpp.Llama:
-    """llama.cpp's model and context; a failure says what llama.cpp's log said."""
+) -> tuple[llama_cpp.Llama, tuple[int, int] | None]:
+    """llama.cpp's model and context, and the layers it offloaded (None: it did not say);
+    a failure says what llama.cpp's log said. With GPU layers, a failure may be the GPU's
+    (too little memory, a device gone): that is a :class:`GpuOffloadError`."""
     failures: list[str] = []
+    offloaded: list[tuple[int, int]] = []
 
     def on_log(line: str) -> None:
         if "fail" in line.lower() or "error" in line.lower():
             failures.append(line.strip())
+        if (layers := offloaded_layers(line)) is not None:
+            offloaded.append(layers)
 
     try:
         with watch_log(on_log):
-            return llama_cpp.Llama(model_path=str(model_path), n_ctx=n_ctx, verbose=False, **params)
+            llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=n_ctx, verbose=False, **params)
+        return llm, (offloaded[-1] if offloaded else None)
     except (ValueError, RuntimeError, OSError, MemoryError) as exc:
         cause = failures[-1] if failures else str(exc)
+        error = GpuOffloadError if params.get("n_gpu_layers", 0) != 0 else EngineError
+        where = " with GPU layers" if error is GpuOffloadError else ""
         if "llama_context" in str(exc):  # the model loaded; its context did not
-            raise EngineError(
+            raise error(
                 f"{Path(model_path).name}: llama.cpp could not create a context of "
-                f"{n_ctx:,} tokens, whose KV cache needs about {gib(kv_bytes)} "
+                f"{n_ctx:,} tokens{where}, whose KV cache needs about {gib(kv_bytes)} "
                 f"({cause}). Choose a smaller context size in the settings panel."
             ) from None
-        raise EngineError(f"{model_path}: llama.cpp could not load the model: {cause}") from None
+        raise error(f"{model_path}: llama.cpp could not load the model{where}: {cause}") from None
 
 
 def default_threads() -> int:

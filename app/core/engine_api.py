@@ -42,6 +42,11 @@ class EngineBusyError(EngineError):
     """Two threads tried to use one engine at once (a programming error)."""
 
 
+class GpuOffloadError(EngineError):
+    """The GPU could not hold the model or its context (too little free memory, a device
+    that failed or is gone). The same model may still run on the CPU, with no GPU layers."""
+
+
 class EngineFault(EngineError):
     """The engine can no longer be trusted (llama.cpp failed mid-call): close it."""
 
@@ -148,6 +153,8 @@ class CompletionBackend(Protocol):
     #: llama.cpp's threads and GPU layers (0 where a server decides).
     n_threads: int
     n_gpu_layers: int
+    #: The layers llama.cpp put on the GPU, of all it counts ((0, 0) where a server decides).
+    offloaded_layers: tuple[int, int]
     closed: bool
 
     @property

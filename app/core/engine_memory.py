@@ -3,15 +3,19 @@
 A context's KV cache grows with ``n_ctx``. Where the system says how much memory is
 free, a context that cannot fit is refused with the figures: with overcommit, llama.cpp's
 allocation would succeed and the process would be killed when the cache is cleared.
+With GPU layers, the layers on the GPU (their weights and their part of the cache) are
+checked against the free memory of the GPUs llama.cpp reports (:func:`check_gpu_memory`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.engine_api import EngineError
+from app.core.engine_api import EngineError, GpuOffloadError
 from app.core.gguf_info import ModelInfo
 
 #: llama.cpp rounds its context up to a multiple of this many cells.
@@ -103,3 +107,48 @@ def check_memory(info: ModelInfo, n_ctx: int, kv_bytes: int, weights: int) -> No
 def gib(n: int) -> str:
     """``n`` bytes for a message: GiB from one GiB up, else MiB."""
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{max(1, round(n / 2**20))} MiB"
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device llama.cpp can run on, and its memory now (ggml's ``ggml_backend_dev_memory``)."""
+
+    name: str  # ggml's name: "CPU", "CUDA0", "Vulkan0"…
+    description: str  # "NVIDIA H200"
+    kind: str  # "cpu", "gpu" (memory of its own), "igpu" (the system's), "accel", "other"
+    free: int
+    total: int
+
+
+def layers_on_gpu(info: ModelInfo, n_gpu_layers: int) -> tuple[int, int]:
+    """(layers on the GPU, layers in all) as llama.cpp counts them: every block and the
+    output layer; -1 puts them all there."""
+    layers = max(1, info.block_count) + 1
+    return (layers if n_gpu_layers < 0 else min(n_gpu_layers, layers)), layers
+
+
+def check_gpu_memory(
+    info: ModelInfo, n_ctx: int, kv_bytes: int, n_gpu_layers: int, devices: Sequence[Device]
+) -> None:
+    """Refuse GPU layers whose weights and cache cannot fit in the GPUs' free memory.
+
+    llama.cpp fills the last ``n_gpu_layers`` layers (the output layer first) and keeps
+    each one's part of the KV cache beside it. Only GPUs with memory of their own are
+    counted; with none (an integrated GPU shares the system's), nothing is checked.
+    """
+    gpus = [d for d in devices if d.kind == "gpu"]
+    on_gpu, layers = layers_on_gpu(info, n_gpu_layers)
+    if not gpus or on_gpu == 0:
+        return
+    blocks = layers - 1
+    kv = kv_bytes * max(0, min(blocks, on_gpu - 1)) // blocks
+    weights = info.file_size * on_gpu // layers
+    free = sum(d.free for d in gpus)
+    if kv + weights <= free:
+        return
+    where = ", ".join(f"{d.name} ({d.description})" for d in gpus)
+    raise GpuOffloadError(
+        f"{Path(info.path).name}: not enough GPU memory for a context of {n_ctx:,} tokens "
+        f"with {on_gpu} of {layers} layers on the GPU: their KV cache needs about {gib(kv)} "
+        f"and their weights {gib(weights)}, but only {gib(free)} is free on {where}"
+    )

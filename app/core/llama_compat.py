@@ -16,6 +16,12 @@ on an upgrade, check each item below first.
   ``Llama.model`` through ``llama_model_get_vocab``: for ``llama_token_to_piece``,
   ``llama_vocab_is_eog`` and :func:`adds_bos` (formerly ``Llama._model.add_bos_token()``).
 
+- :func:`devices` and :func:`backend_names` call ggml's device registry
+  (``ggml_backend_dev_count``, ``_get``, ``_type``, ``_memory``; ``ggml_backend_reg_*``),
+  which llama-cpp-python does not bind: the functions are looked up in the library handle
+  ``llama_cpp.llama_cpp._lib`` (whose lookups reach the ggml it loaded, on Linux and
+  macOS), then in ``llama_cpp._ggml.libggml``; where neither has them, nothing is known.
+
 Public attributes ``Engine`` relies on beyond their documented use, also to check on an
 upgrade: ``Llama.input_ids`` and ``Llama.n_tokens`` (the tokens the KV cache holds;
 ``n_tokens`` is set back to reuse a common prefix, as ``Llama.generate`` itself does) and
@@ -28,11 +34,17 @@ imported: ``app.core.llama_preload`` loads ``llama_cpp/lib/libllama`` (or the fo
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import importlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import llama_cpp
 import llama_cpp._internals
 import llama_cpp.llama
+
+from app.core.engine_memory import Device
 
 #: The llama-cpp-python release every item above was checked against.
 CHECKED_VERSION = "0.3.36"
@@ -75,3 +87,71 @@ def vocab(llm: llama_cpp.Llama) -> Any:
 def adds_bos(llm: llama_cpp.Llama) -> bool:
     """Whether the model's prompts start with a BOS token (GPT-2's do not)."""
     return bool(llama_cpp.llama_vocab_get_add_bos(vocab(llm)))
+
+
+#: ggml_backend_dev_type, in the order of ggml-backend.h.
+_DEVICE_KINDS = ("cpu", "gpu", "igpu", "accel")
+#: Backends that are not a GPU (ggml registers them beside the GPU ones).
+_NOT_GPU = {"CPU", "BLAS", "RPC"}
+
+
+def _ggml(name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
+    """ggml's C function ``name``, from the libraries llama_cpp loaded (LookupError: none)."""
+    prototype = ctypes.CFUNCTYPE(restype, *argtypes)  # fresh: never retypes a shared one
+    for handle in _ggml_handles():
+        with contextlib.suppress(AttributeError):
+            function: Callable[..., Any] = prototype((name, handle))
+            return function
+    raise LookupError(f"ggml's {name} is not reachable through llama_cpp")
+
+
+def _ggml_handles() -> Iterator[Any]:
+    """libllama's handle, then (it loads ggml by its path in the package) llama_cpp._ggml's."""
+    lib = getattr(llama_cpp.llama_cpp, "_lib", None)
+    if lib is not None:
+        yield lib
+    with contextlib.suppress(ImportError, OSError, RuntimeError, AttributeError):
+        yield importlib.import_module("llama_cpp._ggml").libggml
+
+
+def devices() -> list[Device]:
+    """Every device llama.cpp can run on now, with its free and total memory."""
+    size = ctypes.POINTER(ctypes.c_size_t)
+    try:
+        count = _ggml("ggml_backend_dev_count", ctypes.c_size_t)
+        get = _ggml("ggml_backend_dev_get", ctypes.c_void_p, ctypes.c_size_t)
+        kind = _ggml("ggml_backend_dev_type", ctypes.c_int, ctypes.c_void_p)
+        name = _ggml("ggml_backend_dev_name", ctypes.c_char_p, ctypes.c_void_p)
+        about = _ggml("ggml_backend_dev_description", ctypes.c_char_p, ctypes.c_void_p)
+        memory = _ggml("ggml_backend_dev_memory", None, ctypes.c_void_p, size, size)
+    except LookupError:
+        return []
+    found = []
+    for index in range(int(count())):
+        device = get(index)
+        free, total = ctypes.c_size_t(0), ctypes.c_size_t(0)
+        memory(device, ctypes.byref(free), ctypes.byref(total))
+        number = int(kind(device))
+        found.append(
+            Device(
+                name=(name(device) or b"").decode("utf-8", "replace"),
+                description=(about(device) or b"").decode("utf-8", "replace"),
+                kind=_DEVICE_KINDS[number] if 0 <= number < len(_DEVICE_KINDS) else "other",
+                free=int(free.value),
+                total=int(total.value),
+            )
+        )
+    return found
+
+
+def backend_names() -> tuple[str, ...]:
+    """The GPU backends this llama.cpp was built with ("CUDA", "Vulkan"…), whether or not
+    a device of theirs is present now."""
+    try:
+        count = _ggml("ggml_backend_reg_count", ctypes.c_size_t)
+        get = _ggml("ggml_backend_reg_get", ctypes.c_void_p, ctypes.c_size_t)
+        name = _ggml("ggml_backend_reg_name", ctypes.c_char_p, ctypes.c_void_p)
+    except LookupError:
+        return ()
+    names = ((name(get(i)) or b"").decode("utf-8", "replace") for i in range(int(count())))
+    return tuple(n for n in names if n and n not in _NOT_GPU)

@@ -2,19 +2,23 @@
 
 llama.cpp writes its logs straight to stderr, which would pollute ``ghostpen complete``
 output and the terminal of a GUI user. Here the logs go to Python ``logging`` instead,
-and short-lived listeners (the quantizer's progress parser) can watch them.
+and short-lived listeners (the quantizer's progress parser, the engine's count of the
+layers offloaded: :func:`offloaded_layers`) can watch them.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import llama_cpp
+
+from app.core import llama_compat
 
 log = logging.getLogger("ghostpen.llama_cpp")
 
@@ -74,8 +78,10 @@ class BuildInfo:
     """What the installed llama.cpp build can do."""
 
     version: str
-    gpu_offload: bool
+    gpu_offload: bool  # a GPU is there to offload to, now
     system_info: str
+    #: The GPU backends built in ("CUDA"…), even with none of their devices present.
+    gpu_backends: tuple[str, ...] = ()
 
     @property
     def backend(self) -> str:
@@ -95,4 +101,16 @@ def build_info() -> BuildInfo:
         version=str(getattr(llama_cpp, "__version__", "unknown")),
         gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
         system_info=llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip(),
+        gpu_backends=llama_compat.backend_names(),
     )
+
+
+#: What llama.cpp logs after placing a model's layers, where it can offload:
+#: "load_tensors: offloaded 13/13 layers to GPU" (every block and the output layer).
+_OFFLOADED = re.compile(r"\boffloaded (\d+)/(\d+) layers to GPU\b")
+
+
+def offloaded_layers(line: str) -> tuple[int, int] | None:
+    """(layers on the GPU, layers in all) from llama.cpp's log line, or None for another."""
+    match = _OFFLOADED.search(line)
+    return (int(match.group(1)), int(match.group(2))) if match else None

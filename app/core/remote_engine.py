@@ -117,6 +117,7 @@ class RemoteEngine:
     #: The server's threads and GPU layers are its own business.
     n_threads: int = 0
     n_gpu_layers: int = 0
+    offloaded_layers: tuple[int, int] = (0, 0)
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.core.requests import CompletionRequest, RequestDone
 from app.core.sampling import SamplingSettings
+from app.gui.i18n import translated
 from app.gui.suggestions import DocumentSource, SuggestionController
 from app.gui.worker import WorkerThread
 
@@ -140,7 +141,7 @@ class DraftController(QObject):
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._id:
             self._end()
-            self.failed.emit(message)
+            self.failed.emit(translated(message))
 
     def _set_text(self, text: str) -> None:
         if text != self._text:

@@ -43,7 +43,7 @@ from app.gui.document_controller import ConflictResolver, DocumentController
 from app.gui.drafts import DraftController
 from app.gui.editor import GhostTextEdit
 from app.gui.find_bar import FindBar
-from app.gui.i18n import tr_format
+from app.gui.i18n import tr_format, translated
 from app.gui.journal_controller import JournalController
 from app.gui.keymap import KEYS
 from app.gui.model_controller import ModelController
@@ -383,6 +383,8 @@ class MainWindow(QMainWindow):
 
     def _model_changed(self, model: LoadedModel | None) -> None:
         self.busy.setVisible(self.model_controller.model_jobs.busy)
+        if model is not None:  # e.g. the GPU could not hold it: it runs on the CPU
+            self._owned_notice("model", translated(model.notice))
         if model is None:
             self.model_label.setText(self.tr("No model: suggestions are off"))
             return
@@ -394,18 +396,18 @@ class MainWindow(QMainWindow):
             )
             self.settings_panel.set_model_limits(None, False)
             return
-        self.model_label.setText(
-            f"{info.name} · {info.file_type} · {model.build.backend}"
-            + (
-                tr_format(self.tr(" (%1 GPU layers)"), model.n_gpu_layers)
-                if model.n_gpu_layers
-                else ""
-            )
-        )
+        self.model_label.setText(f"{info.name} · {info.file_type} · {self._placement(model)}")
         self.model_label.setToolTip(
             tr_format(self.tr("%1\nloaded in %2 ms"), info.path, f"{model.load_ms:.0f}")
         )
         self.settings_panel.set_model_limits(info.context_length, model.build.gpu_offload)
+
+    def _placement(self, model: LoadedModel) -> str:
+        """Where the model runs: "CPU", or the GPU backend and the layers it holds."""
+        if not model.build.gpu_offload:
+            return model.build.backend
+        on_gpu, layers = model.offloaded_layers
+        return tr_format(self.tr("%1 · %2/%3 layers"), model.build.backend, on_gpu, layers)
 
     def _show_stats(self, stats: SuggestionStats) -> None:
         if stats.from_cache:

@@ -58,6 +58,7 @@ class Field:
     step: float = 1.0
     decimals: int = 2
     none_label: str = ""  # for optional values: the checkbox that means "unset"
+    minimum_label: str = ""  # what the lowest value means, shown instead of it
 
 
 FIELDS: tuple[Field, ...] = (
@@ -122,8 +123,9 @@ FIELDS: tuple[Field, ...] = (
           none_label=QT_TRANSLATE_NOOP("SettingsPanel", "Set")),
     Field("runtime", "n_gpu_layers", QT_TRANSLATE_NOOP("SettingsPanel", "GPU layers"),
           QT_TRANSLATE_NOOP("SettingsPanel",
-              "Layers of the model run on the GPU (-1: all). Needs a GPU build of "
-              "llama.cpp.")),
+              "Layers of the model run on the GPU (all: every one). Needs a GPU build of "
+              "llama.cpp."),
+          minimum_label=QT_TRANSLATE_NOOP("SettingsPanel", "all")),
     Field("runtime", "n_ctx", QT_TRANSLATE_NOOP("SettingsPanel", "Context size"),
           QT_TRANSLATE_NOOP("SettingsPanel",
               "Tokens the model can see at once; never above the model's own context "
@@ -401,6 +403,8 @@ class SettingsPanel(QDockWidget):
         if rule.integer:
             spin = QSpinBox()
             spin.setRange(int(rule.low), int(min(rule.high, 2**31 - 1)))
+            if field.minimum_label:  # GPU layers: -1 is "all"
+                spin.setSpecialValueText(self.tr(field.minimum_label))
             spin.valueChanged.connect(lambda _v, f=field: self._changed(f))
         else:
             spin = QDoubleSpinBox()

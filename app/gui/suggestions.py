@@ -25,6 +25,7 @@ from app.core.suggestion_policy import (
     SuggestionStats,
     Timer,
 )
+from app.gui.i18n import tr_format, translated
 from app.gui.worker import LoadedModel, LoadRequest, WorkerThread
 
 __all__ = ["DocumentSource", "SuggestionController", "SuggestionStats"]
@@ -65,9 +66,9 @@ class SuggestionController(QObject):
         w.finished.connect(self._on_finished)
         w.failed.connect(self._on_failed)
         w.alternatives.connect(self._on_alternatives)
-        w.model_loading.connect(self.modelLoading)
-        w.model_loaded.connect(self._on_model_loaded)
-        w.model_failed.connect(self._on_model_failed)
+        w.modelLoading.connect(self.modelLoading)
+        w.modelLoaded.connect(self._on_model_loaded)
+        w.modelFailed.connect(self._on_model_failed)
 
     # ----------------------------------------------------------------- state
 
@@ -213,9 +214,9 @@ class SuggestionController(QObject):
     def _on_alternatives(self, request_id: int, texts: list[str]) -> None:
         self.policy.on_alternatives(request_id, texts)
 
-    @Slot(int, str)
+    @Slot(int, object)
     def _on_failed(self, request_id: int, message: str) -> None:
-        self.policy.on_failed(request_id, message)
+        self.policy.on_failed(request_id, translated(message))
 
     @Slot(object)
     def _on_model_loaded(self, model: LoadedModel) -> None:
@@ -226,10 +227,10 @@ class SuggestionController(QObject):
         self.modelChanged.emit(model)
         self.enabledChanged.emit(True)
 
-    @Slot(str)
+    @Slot(object)
     def _on_model_failed(self, message: str) -> None:
         self._model = None
         self.policy.model_changed(False)
         self.modelChanged.emit(None)
         self.enabledChanged.emit(False)
-        self.errorChanged.emit(f"Suggestions are off: {message}")
+        self.errorChanged.emit(tr_format(self.tr("Suggestions are off: %1"), message))

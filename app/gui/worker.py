@@ -11,9 +11,14 @@ GUI thread calls directly; it stops the running call through the engine's cancel
 Faults never end the thread and never touch the document. A request the engine refuses
 (:class:`EngineError`) fails alone. When the engine itself can no longer be trusted (llama.cpp
 failed mid-evaluation, or any unexpected exception) the worker closes it and reports
-``model_failed``: suggestions are off until a model is loaded again. When the model file
+``modelFailed``: suggestions are off until a model is loaded again. When the model file
 changed on disk, the worker loads the file now at that path (the request then runs on it),
-or, if it was deleted or no longer loads, reports ``model_failed`` with the reason.
+or, if it was deleted or no longer loads, reports ``modelFailed`` with the reason. A model
+the GPU cannot hold (:class:`~app.core.engine_api.GpuOffloadError`) is loaded again on the
+CPU, and ``LoadedModel.notice`` says so.
+
+Messages for the writer leave as :class:`~app.core.texts.Text` (on ``object`` signals, so
+they cross the thread whole) and the GUI translates them where it shows them.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -33,6 +38,7 @@ from app.core.engine_api import (
     CompletionBackend,
     EngineError,
     EngineFault,
+    GpuOffloadError,
     ModelFileChangedError,
 )
 from app.core.gguf_info import ModelFileError, ModelInfo, inspect_model
@@ -42,8 +48,10 @@ from app.core.requests import CompletionRequest, PrefillRequest, RequestDone
 from app.core.sampler_view import sampler_view
 from app.core.sampling import SamplingSettings
 from app.core.serve import RequestServer
+from app.core.texts import QT_TRANSLATE_NOOP, Text
 
 __all__ = [
+    "GPU_FALLBACK",
     "LIVE_THREADS",
     "CompletionRequest",
     "EngineWorker",
@@ -53,6 +61,7 @@ __all__ = [
     "PrefillRequest",
     "RequestDone",
     "WorkerThread",
+    "gpu_gone_notice",
 ]
 
 #: Every thread started here, so tests (and shutdown) can check none is left running.
@@ -62,7 +71,9 @@ log = logging.getLogger(__name__)
 
 #: How a writer turns suggestions back on after a fault (ends every "suggestions are
 #: off" message the worker sends).
-RELOAD_HINT = "Load a model again (File › Models… or Open Model File…) to turn them back on."
+RELOAD_HINT = QT_TRANSLATE_NOOP(
+    "EngineWorker", "Load a model again (File › Models… or Open Model File…) to turn them back on."
+)
 
 
 @dataclass(frozen=True)
@@ -102,21 +113,53 @@ class LoadedModel:
     name: str = ""
     source: str = ""  # the GGUF's path, or the server's URL
     remote: bool = False
+    #: (layers llama.cpp put on the GPU, layers in all) ((0, 0): a server decides).
+    offloaded_layers: tuple[int, int] = (0, 0)
+    #: What the writer should know about this load (a Text: the GPU fallback), or "".
+    notice: str = ""
 
     @property
     def context_length(self) -> int:
         return self.info.context_length if self.info is not None else self.n_ctx
 
 
+#: The banner after a load on the GPU failed and the CPU took the model.
+GPU_FALLBACK = QT_TRANSLATE_NOOP(
+    "EngineWorker", "The GPU could not hold the model (%1); running on the CPU."
+)
+
+
+def gpu_gone_notice(n_gpu_layers: int, engine: CompletionBackend, build: BuildInfo) -> Text | str:
+    """What to tell the writer when GPU layers were asked for on a build made for a GPU
+    and none went there (the GPU is gone: a driver reset, ``CUDA_VISIBLE_DEVICES``
+    emptied): llama.cpp then runs on the CPU by itself. "" when there is nothing to say."""
+    if n_gpu_layers == 0 or engine.info is None or engine.offloaded_layers[0] > 0:
+        return ""
+    if build.gpu_offload or not build.gpu_backends:
+        return ""  # a GPU took no layers by choice, or a CPU build has none to offer
+    return QT_TRANSLATE_NOOP("EngineWorker", "No %1 GPU is available; running on the CPU.").arg(
+        ", ".join(build.gpu_backends)
+    )
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """An engine loaded, the request it was loaded with, and a notice for the writer."""
+
+    engine: CompletionBackend
+    request: LoadRequest  # after a fallback to the CPU: with no GPU layers
+    notice: str = ""
+
+
 class EngineWorker(QObject):
-    model_loading = Signal(str)
-    model_loaded = Signal(object)  # LoadedModel
-    model_failed = Signal(str)
+    modelLoading = Signal(str)
+    modelLoaded = Signal(object)  # LoadedModel
+    modelFailed = Signal(object)  # why (a Text: the GUI translates it)
     # request id, text piece, summed log-probability of the tokens so far (nan: not scored)
     token = Signal(int, str, float)
     finished = Signal(object)  # RequestDone
     alternatives = Signal(int, object)  # request id, list[str] of raw continuations
-    failed = Signal(int, str)  # request id, message
+    failed = Signal(int, object)  # request id, why (a str or Text)
     inspected = Signal(int, object)  # inspect request id, SamplerView (None: unavailable)
     prefilled = Signal(int, object)  # prefill request id, engine.Prefill (bench seam)
 
@@ -160,17 +203,33 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def load(self, request: LoadRequest) -> None:
-        self.model_loading.emit(request.path)
+        self.modelLoading.emit(request.path)
         started = time.perf_counter()
         self._close_engine()
-        engine = self._open(request)
-        if isinstance(engine, str):
-            self.model_failed.emit(engine)
+        opened = self._open(request)
+        if isinstance(opened, str):
+            self.modelFailed.emit(opened)
             return
-        self._install(engine, request, started)
+        self._install(opened, started)
 
-    def _open(self, request: LoadRequest) -> CompletionBackend | str:
-        """The engine ``request`` asks for, or why it cannot be had."""
+    def _open(self, request: LoadRequest) -> _Opened | str:
+        """The engine ``request`` asks for, or why it cannot be had. A model the GPU cannot
+        hold (too little memory, a device that failed or is gone) runs on the CPU, with a
+        notice that says so, rather than not at all."""
+        engine = self._create(request)
+        if isinstance(engine, GpuOffloadError):
+            log.warning("%s: loading it on the CPU", engine)
+            on_cpu = replace(request, n_gpu_layers=0)
+            fallback = self._create(on_cpu)
+            if isinstance(fallback, (str, GpuOffloadError)):
+                return str(fallback)  # the CPU's reason; the GPU's is in the log
+            return _Opened(fallback, on_cpu, GPU_FALLBACK.arg(engine))
+        if isinstance(engine, str):
+            return engine
+        return _Opened(engine, request, gpu_gone_notice(request.n_gpu_layers, engine, build_info()))
+
+    def _create(self, request: LoadRequest) -> CompletionBackend | GpuOffloadError | str:
+        """The engine ``request`` asks for, what the GPU could not do, or why it failed."""
         try:
             if request.remote:
                 from app.core.remote_engine import RemoteEngine
@@ -188,21 +247,26 @@ class EngineWorker(QObject):
             )
             engine.prepare_healing()  # now, not on the writer's first suggestion
             return engine
+        except GpuOffloadError as exc:
+            return exc
         except (ModelFileError, EngineError, ProbeError, OSError) as exc:
             return str(exc)
         except MemoryError:
-            return f"{request.path}: not enough memory to load the model"
+            no_memory = QT_TRANSLATE_NOOP("EngineWorker", "%1: not enough memory to load the model")
+            return no_memory.arg(request.path)
         except Exception as exc:  # never let a loader bug kill the thread silently
             log.exception("loading %s failed", request.path)
-            return f"{request.path}: unexpected error while loading: {exc!r}"
+            unexpected = QT_TRANSLATE_NOOP("EngineWorker", "%1: unexpected error while loading: %2")
+            return unexpected.arg(request.path, repr(exc))
 
-    def _install(self, engine: CompletionBackend, request: LoadRequest, started: float) -> None:
+    def _install(self, opened: _Opened, started: float) -> None:
+        engine, request = opened.engine, opened.request
         with self._lock:
             self._engine = engine
             self._server = RequestServer(engine)
             self._loaded = request
         info: ModelInfo | None = engine.info
-        self.model_loaded.emit(
+        self.modelLoaded.emit(
             LoadedModel(
                 info=info,
                 build=build_info(),
@@ -213,6 +277,8 @@ class EngineWorker(QObject):
                 name=engine.description,
                 source=request.path,
                 remote=info is None,
+                offloaded_layers=engine.offloaded_layers,
+                notice=opened.notice,
             )
         )
 
@@ -244,7 +310,7 @@ class EngineWorker(QObject):
                     cancel.set()
                 self._events[request_id] = cancel
         if engine is None:
-            self.failed.emit(request_id, "no model is loaded")
+            self.failed.emit(request_id, QT_TRANSLATE_NOOP("EngineWorker", "no model is loaded"))
             return None
         return None if stale else cancel
 
@@ -277,19 +343,20 @@ class EngineWorker(QObject):
         except ModelFileChangedError as exc:
             replacement = self._reload_changed(exc) if may_reload else f"{exc}"
             if isinstance(replacement, str):
-                self._lose_engine(request_id, f"{replacement}. {RELOAD_HINT}")
+                self._lose_engine(request_id, _off(replacement))
             else:
                 self._run(replacement, request_id, serve, may_reload=False)
         except EngineFault as exc:
-            self._lose_engine(request_id, f"{exc}. {RELOAD_HINT}")
+            self._lose_engine(request_id, _off(str(exc)))
         except (EngineError, ValueError) as exc:
             self.failed.emit(request_id, str(exc))
         except Exception as exc:  # a bug: the engine's state is unknown, so stop using it
             log.exception("request %d failed", request_id)
             self._lose_engine(
                 request_id,
-                f"the suggestion engine failed unexpectedly ({type(exc).__name__}: {exc}). "
-                + RELOAD_HINT,
+                QT_TRANSLATE_NOOP(
+                    "EngineWorker", "the suggestion engine failed unexpectedly (%1: %2). %3"
+                ).arg(type(exc).__name__, exc, RELOAD_HINT),
             )
 
     def _prefill(
@@ -330,20 +397,21 @@ class EngineWorker(QObject):
         self._close_engine()
         if exc.deleted or request is None:
             return str(exc)
-        self.model_loading.emit(request.path)
+        self.modelLoading.emit(request.path)
         started = time.perf_counter()
-        engine = self._open(request)
-        if isinstance(engine, str):
-            return f"{exc}, and it could not be loaded again: {engine}"
-        self._install(engine, request, started)
-        return engine
+        opened = self._open(request)
+        if isinstance(opened, str):
+            again = QT_TRANSLATE_NOOP("EngineWorker", "%1, and it could not be loaded again: %2")
+            return again.arg(exc, opened)
+        self._install(opened, started)
+        return opened.engine
 
     def _lose_engine(self, request_id: int | None, message: str) -> None:
         """The engine cannot be used any more: close it; suggestions are off."""
         self._close_engine()
         if request_id is not None:
             self.failed.emit(request_id, message)
-        self.model_failed.emit(message)
+        self.modelFailed.emit(message)
 
     @Slot(object)
     def inspect(self, request: InspectRequest) -> None:
@@ -364,11 +432,11 @@ class EngineWorker(QObject):
         except ModelFileChangedError as exc:  # as for a completion, but show nothing now
             replacement = self._reload_changed(exc)
             if isinstance(replacement, str):
-                self._lose_engine(None, f"{replacement}. {RELOAD_HINT}")
+                self._lose_engine(None, _off(replacement))
             self.inspected.emit(request.id, None)
             return
         except EngineFault as exc:
-            self._lose_engine(None, f"{exc}. {RELOAD_HINT}")
+            self._lose_engine(None, _off(str(exc)))
             self.inspected.emit(request.id, None)
             return
         except Exception:  # the chart shows it has no view; typing is unaffected
@@ -393,6 +461,11 @@ class EngineWorker(QObject):
                 engine.close()
             except Exception:  # a broken engine must not keep the next one from loading
                 log.exception("closing the engine failed")
+
+
+def _off(reason: str) -> Text:
+    """Why suggestions went off, and how to turn them back on."""
+    return QT_TRANSLATE_NOOP("EngineWorker", "%1. %2").arg(reason, RELOAD_HINT)
 
 
 def _prompt(

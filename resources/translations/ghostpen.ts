@@ -342,6 +342,45 @@
     </message>
 </context>
 <context>
+    <name>EngineWorker</name>
+    <message>
+        <source>Load a model again (File › Models… or Open Model File…) to turn them back on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The GPU could not hold the model (%1); running on the CPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No %1 GPU is available; running on the CPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: not enough memory to load the model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: unexpected error while loading: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no model is loaded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the suggestion engine failed unexpectedly (%1: %2). %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1, and it could not be loaded again: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1. %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>FindBar</name>
     <message>
         <source>Find</source>
@@ -823,12 +862,12 @@ connected in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source> (%1 GPU layers)</source>
+        <source>%1
+loaded in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>%1
-loaded in %2 ms</source>
+        <source>%1 · %2/%3 layers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1373,7 +1412,11 @@ loaded in %2 ms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Layers of the model run on the GPU (-1: all). Needs a GPU build of llama.cpp.</source>
+        <source>Layers of the model run on the GPU (all: every one). Needs a GPU build of llama.cpp.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>all</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1689,6 +1732,13 @@ loaded in %2 ms</source>
     </message>
     <message>
         <source>Menus open with Alt and the underlined letter. Editor keys act on the grey suggestion or the draft at the cursor.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SuggestionController</name>
+    <message>
+        <source>Suggestions are off: %1</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

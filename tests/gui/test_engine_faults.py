@@ -12,12 +12,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import gguf
+import llama_cpp
 import numpy as np
 import pytest
+from PySide6.QtCore import QTranslator
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.core import engine_memory
@@ -25,11 +30,13 @@ from app.core.convert import read_tokenizer
 from app.core.engine import Engine, FileStamp
 from app.core.engine_api import EngineError, ModelFileChangedError
 from app.core.engine_memory import kv_cache_bytes
-from app.core.llama_runtime import watch_log
+from app.core.llama_runtime import BuildInfo, watch_log
 from app.core.model_probe import PROBE_TIMEOUT_S
 from app.core.sampling import GREEDY
+from app.core.settings import RuntimeSettings
 from app.gui.main_window import MainWindow
-from app.gui.worker import LoadedModel, LoadRequest
+from app.gui.worker import RELOAD_HINT, LoadedModel, LoadRequest, gpu_gone_notice
+from tests.support.gpu import fail_on_the_gpu
 from tests.support.gui import TEXT, WAIT_MS, requests_sent, settle, type_and_wait
 from tests.support.models import TestModel
 from tests.support.reference.gpt2_bpe import DEFAULT_TOKENIZER_DIR, ENDOFTEXT_ID
@@ -254,12 +261,16 @@ def test_kv_cache_estimate_matches_what_llama_cpp_allocates(tiny_model: TestMode
             assert abs(estimate / 2**20 - sizes[0]) < 0.01, (n_ctx, kv_type)
 
 
+@pytest.mark.parametrize("n_gpu_layers", [0, -1])
 def test_a_context_too_large_for_memory_is_refused_with_the_figures(
-    long_model: tuple[Path, int],
+    long_model: tuple[Path, int], n_gpu_layers: int
 ) -> None:
+    """With GPU layers but no GPU to take them (a CPU build), the system's memory counts."""
+    if n_gpu_layers and llama_cpp.llama_supports_gpu_offload():
+        pytest.skip("this llama.cpp can offload: the GPU's memory counts")
     path, n_ctx = long_model
     with pytest.raises(EngineError) as caught:
-        Engine(path, n_ctx=n_ctx, n_threads=1)
+        Engine(path, n_ctx=n_ctx, n_threads=1, n_gpu_layers=n_gpu_layers)
     message = str(caught.value)
     assert f"not enough memory for a context of {n_ctx:,} tokens" in message
     assert "its KV cache needs about" in message and "GiB" in message
@@ -429,3 +440,121 @@ def test_an_exception_in_the_worker_turns_suggestions_off_and_a_reload_recovers(
             qtbot, window, TEXT + words, "failed unexpectedly", "Load a model again"
         )
     _assert_recovers(qtbot, window, tiny_model["q8_0"])
+
+
+_FRENCH_FAULTS = f"""<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="fr" sourcelanguage="en">
+<context><name>EngineWorker</name>
+<message><source>the suggestion engine failed unexpectedly (%1: %2). %3</source>
+<translation>le moteur de suggestions a échoué ( %1 : %2 ). %3</translation></message>
+<message><source>{RELOAD_HINT.template}</source>
+<translation>Chargez de nouveau un modèle pour les réactiver.</translation></message>
+</context>
+<context><name>SuggestionController</name>
+<message><source>Suggestions are off: %1</source>
+<translation>Suggestions désactivées : %1</translation></message>
+</context>
+</TS>
+"""
+
+
+def test_a_fault_reaches_the_banner_in_the_writers_language(
+    qtbot: QtBot,
+    window: MainWindow,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The worker's message crosses the thread as a Text and is translated where shown."""
+    lrelease = Path(sys.executable).parent / "pyside6-lrelease"
+    if not lrelease.exists():
+        pytest.skip("pyside6-lrelease not installed")
+    ts, qm = tmp_path / "faults_fr.ts", tmp_path / "faults_fr.qm"
+    ts.write_text(_FRENCH_FAULTS, encoding="utf-8")
+    subprocess.run([str(lrelease), str(ts), "-qm", str(qm)], check=True, capture_output=True)
+    translator = QTranslator()
+    assert translator.load(str(qm))
+    app = QApplication.instance()
+    assert app is not None and app.installTranslator(translator)
+    try:
+        type_and_wait(qtbot, window, TEXT)
+
+        def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("injected fault")
+
+        monkeypatch.setattr(Engine, "complete", broken)
+        _type_into_the_fault(qtbot, window)
+    finally:
+        app.removeTranslator(translator)
+    assert window.banner.text() == (
+        "Suggestions désactivées : le moteur de suggestions a échoué ( RuntimeError : "
+        "injected fault ). Chargez de nouveau un modèle pour les réactiver."
+    )
+
+
+# ------------------------------------------------------------------ the GPU
+
+
+def _load_with_gpu_layers(qtbot: QtBot, w: MainWindow, path: Path) -> LoadedModel:
+    with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as blocker:
+        w.controller.load_model(str(path), RuntimeSettings(n_gpu_layers=-1))
+    model = blocker.args[0]
+    assert model is not None, w.banner.text()
+    return model
+
+
+def _assert_on_the_cpu_with_the_notice(qtbot: QtBot, w: MainWindow, model: LoadedModel) -> None:
+    assert model.n_gpu_layers == 0 and model.offloaded_layers == (0, 3)
+    assert w.controller.enabled
+    banner = w.banner.text()
+    assert w.banner.isVisible() and banner.startswith("The GPU could not hold the model ("), banner
+    assert "could not load the model with GPU layers" in banner
+    assert banner.endswith("); running on the CPU.")
+    assert w.model_label.text().endswith(" · CPU")
+
+
+def test_a_model_the_gpu_cannot_hold_runs_on_the_cpu_with_a_notice(
+    qtbot: QtBot, window: MainWindow, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = fail_on_the_gpu(monkeypatch)
+    model = _load_with_gpu_layers(qtbot, window, tiny_model["f16"])
+    assert asked[0] != 0 and asked[-1] == 0  # tried on the GPU first
+    _assert_on_the_cpu_with_the_notice(qtbot, window, model)
+    assert type_and_wait(qtbot, window, TEXT)  # suggestions stayed on
+    _load(qtbot, window, tiny_model["q8_0"])  # a load that needs no fallback
+    assert not window.banner.isVisible()
+
+
+def test_a_gpu_lost_while_a_model_is_in_use_leaves_it_on_the_cpu(
+    qtbot: QtBot,
+    window: MainWindow,
+    model_copy: Path,
+    tiny_model: TestModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A driver reset or ``CUDA_VISIBLE_DEVICES`` emptied: the next load with GPU layers
+    fails on the device (here: when the model file is replaced, the worker loads it again
+    as it was asked for), and the model runs on the CPU, suggestions on."""
+    _load_with_gpu_layers(qtbot, window, model_copy)
+    type_and_wait(qtbot, window, TEXT)
+    fail_on_the_gpu(monkeypatch)
+    _replace_by_rename(model_copy, tiny_model["f16"])
+    words = _diverging(window)
+    with qtbot.waitSignal(window.controller.modelChanged, timeout=WAIT_MS) as blocker:
+        qtbot.keyClicks(window.editor, words)
+    _assert_on_the_cpu_with_the_notice(qtbot, window, blocker.args[0])
+    qtbot.waitUntil(lambda: bool(window.editor.ghost_text()), timeout=WAIT_MS)
+    assert window.editor.toPlainText() == TEXT + words
+
+
+def test_a_gpu_build_with_its_gpu_gone_says_the_model_runs_on_the_cpu(
+    tiny_model: TestModel,
+) -> None:
+    """llama.cpp puts the layers on the CPU by itself when its GPU backend finds no device."""
+    gone = BuildInfo("0.3.36", gpu_offload=False, system_info="", gpu_backends=("CUDA",))
+    with Engine(tiny_model["q8_0"], n_threads=1) as engine:
+        assert engine.offloaded_layers == (0, 3)
+        assert gpu_gone_notice(-1, engine, gone) == "No CUDA GPU is available; running on the CPU."
+        assert gpu_gone_notice(0, engine, gone) == ""  # none asked for
+        cpu_build = replace(gone, gpu_backends=())
+        assert gpu_gone_notice(-1, engine, cpu_build) == ""  # a CPU build has none to lose

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import llama_cpp
 import pytest
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
@@ -339,3 +340,39 @@ def test_cancel_stops_a_download_and_closing_never_waits_on_it(
             assert manager.download("gpt2")  # resumes; then the window closes mid-download
         close_window(window)
         assert window.model_controller.model_jobs._thread.isFinished()
+
+
+def test_gpu_layers_can_be_all_and_the_status_bar_says_the_model_runs_on_the_cpu(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """On this CPU build, nothing is offloaded whatever is asked: the label says CPU."""
+    if llama_cpp.llama_supports_gpu_offload():
+        pytest.skip("this llama.cpp can offload")
+    w = window
+    model = w.controller.model
+    assert model is not None and model.info is not None
+    cpu_label = f"{model.info.name} · Q8_0 · CPU"
+    assert w.model_label.text() == cpu_label
+    spin, toggle = w.settings_panel.controls["runtime.n_gpu_layers"]
+    assert toggle is None and spin.minimum() == -1 and spin.text() == "0"
+    with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
+        spin.setValue(-1)
+    assert spin.text() == "all" and w.settings.runtime.n_gpu_layers == -1
+    model = loaded.args[0]
+    assert model.n_gpu_layers == -1 and model.offloaded_layers == (0, 3)
+    assert w.model_label.text() == cpu_label and not w.banner.isVisible()
+    with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
+        spin.setValue(2)
+    assert spin.text() == "2"
+
+
+def test_the_status_bar_names_the_gpu_backend_and_the_layers_it_holds(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    model = window.controller.model
+    assert model is not None and model.info is not None
+    cuda = replace(model.build, gpu_offload=True, system_info="CUDA : ARCHS = 900 |")
+    window.controller.modelChanged.emit(
+        replace(model, build=cuda, n_gpu_layers=-1, offloaded_layers=(13, 13))
+    )
+    assert window.model_label.text() == f"{model.info.name} · Q8_0 · CUDA · 13/13 layers"
