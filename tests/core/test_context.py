@@ -497,7 +497,8 @@ def test_extend_prompt_keeps_the_start_while_it_fits_and_slides_with_room() -> N
     for cursor in range(first + 1, len(words)):
         calls.clear()
         got = extend_prompt(previous, words, cursor, count, budget_tokens=50)
-        assert got.prefix == words[got.prefix_start : cursor] and got.prefix_tokens <= 50
+        assert got.prefix == words[got.prefix_start : cursor]
+        assert got.prefix_tokens <= 50
         if got.prefix.startswith(previous.prefix):
             reused += 1
             assert len(calls) == 1  # one count, no search

@@ -299,7 +299,8 @@ def test_user_presets_not_a_list_are_cleared(tmp_path: Path) -> None:
     result = load_settings(write_json(tmp_path / "settings.json", data))
     assert result.settings == BASE
     (warning,) = result.warnings
-    assert "'user_presets' must be a list of presets" in warning and "cleared" in warning
+    assert "'user_presets' must be a list of presets" in warning
+    assert "cleared" in warning
 
 
 def test_several_bad_entries_each_warn_and_the_good_ones_survive(tmp_path: Path) -> None:

@@ -237,7 +237,8 @@ def test_timings_are_filled_honestly(remote: RemoteEngine) -> None:
     result = remote.complete(PROMPT, GREEDY.with_changes(max_tokens=8))
     t = result.timings
     assert t.generated_tokens == 8  # counted from the stream (this server sends no usage)
-    assert t.first_token_ms is not None and t.first_token_ms > 0
+    assert t.first_token_ms is not None
+    assert t.first_token_ms > 0
     assert t.prompt_ms == pytest.approx(t.first_token_ms)
     assert t.generation_ms > 0  # eight pieces came one after another
     assert t.prompt_tokens == 0  # llama-cpp-python reports no usage while streaming
@@ -371,7 +372,8 @@ def test_cancel_while_the_server_has_not_answered_yet(fake: Callable[..., FakeSe
         result = engine.complete("x", GREEDY_12, cancel=cancel)
         timer.join()
         assert result.stop_reason is StopReason.CANCELLED
-        assert result.text == "" and result.timings.first_token_ms is None
+        assert result.text == ""
+        assert result.timings.first_token_ms is None
         assert hung_up.wait(PATIENCE_S)
 
 
@@ -393,7 +395,8 @@ def test_concurrent_calls_raise_busy(remote: RemoteEngine) -> None:
         thread.join()
 
     remote.complete(PROMPT, GREEDY.with_changes(max_tokens=3), on_text=on_text)
-    assert len(errors) == 1 and isinstance(errors[0], EngineBusyError)
+    assert len(errors) == 1
+    assert isinstance(errors[0], EngineBusyError)
 
 
 # --------------------------------------------------------------------------- branches
@@ -472,7 +475,8 @@ def test_base_url_forms(server: LlamaServer) -> None:
             assert engine.base_url == server.url
             assert engine.model_id == server.model_id
             assert engine.description == f"remote: {server.model_id} at {server.url[7:]}"
-            assert engine.n_threads == 0 and engine.n_gpu_layers == 0
+            assert engine.n_threads == 0
+            assert engine.n_gpu_layers == 0
     assert parse_base_url("https://example.org/api/v1/").text == "https://example.org/api"
     assert parse_base_url("http://[::1]:8080/v1").text == "http://[::1]:8080"
 
@@ -635,7 +639,9 @@ def test_a_finished_stream_without_done_still_counts(fake: Callable[..., FakeSer
     sent = json.loads(server.requests[-1].body)
     assert sent["stream"] is True
     assert sent["model"] == "fake-model"
-    assert sent["temperature"] == 0.0 and sent["seed"] == 0 and sent["max_tokens"] == 12
+    assert sent["temperature"] == 0.0
+    assert sent["seed"] == 0
+    assert sent["max_tokens"] == 12
     assert "stop" not in sent
 
 
@@ -706,7 +712,8 @@ def test_what_needs_logits_is_refused_and_the_request_server_asks_none_of_it(
     result = server.complete(request, threading.Event(), lambda p, c: pieces.append((p, c)))
     assert result.text == local.complete(PROMPT, GREEDY_12).text
     assert "".join(p for p, _ in pieces) == result.text
-    assert pieces and all(math.isnan(c) for _, c in pieces)  # no confidence from a server
+    assert pieces
+    assert all(math.isnan(c) for _, c in pieces)  # no confidence from a server
     prefill = PrefillRequest(id=2, text=PROMPT, cursor=len(PROMPT), max_tokens=12)
     assert server.prefill(prefill, threading.Event()) is None
 

@@ -139,13 +139,18 @@ def finish(policy: SuggestionPolicy, request: CompletionRequest, reason: StopRea
 def test_a_pause_asks_with_healing_and_scoring_and_shows_the_confident_head(world) -> None:  # type: ignore[no-untyped-def]
     policy, host, doc, _clock = world
     type_(policy, host, doc, "She opened the door and saw ")
-    assert host.prefills and host.prefills[-1].heal
+    assert host.prefills
+    assert host.prefills[-1].heal
     request = debounce(policy, host)
-    assert request.heal and request.scored and request.avoid_markup and not request.prefetch
+    assert request.heal
+    assert request.scored
+    assert request.avoid_markup
+    assert not request.prefetch
     policy.on_piece(request.id, "a", math.log(0.9))
     assert host.ghost == ""  # "a" may still become "another"
     policy.on_piece(request.id, " man", math.log(0.9 * 0.5))
-    assert host.ghost == "a" and host.shown == ["a"]
+    assert host.ghost == "a"
+    assert host.shown == ["a"]
     policy.on_piece(request.id, " with", math.log(0.9 * 0.5 * 0.1))
     assert host.ghost == "a man"
     assert host.stopped == [request.id]  # confidence fell: nothing more can be shown
@@ -160,7 +165,8 @@ def test_type_through_keeps_the_rest_and_asks_nothing(world) -> None:  # type: i
     sent = len(host.sent)
     doc.text += "o"
     policy.ghost_consumed("o", "ss the country.")
-    assert policy.ghost == "ss the country." and len(host.sent) == sent
+    assert policy.ghost == "ss the country."
+    assert len(host.sent) == sent
 
 
 def test_a_newer_keystroke_drops_the_older_answer(world) -> None:  # type: ignore[no-untyped-def]
@@ -169,7 +175,8 @@ def test_a_newer_keystroke_drops_the_older_answer(world) -> None:  # type: ignor
     old = debounce(policy, host)
     type_(policy, host, doc, "l")
     policy.on_piece(old.id, "sailed", 0.0)
-    assert host.ghost == "" and host.shown == []
+    assert host.ghost == ""
+    assert host.shown == []
 
 
 def test_an_answer_that_opens_with_junk_asks_for_the_next_candidate(world) -> None:  # type: ignore[no-untyped-def]
@@ -179,7 +186,9 @@ def test_an_answer_that_opens_with_junk_asks_for_the_next_candidate(world) -> No
     answer(policy, first, [("<strong>", 0.9), ("Lydia", 0.9), ("</strong>", 0.9)])
     assert host.ghost == ""
     retry = host.sent[-1]
-    assert retry.branch == 1 and retry.id > first.id and not retry.prefetch
+    assert retry.branch == 1
+    assert retry.id > first.id
+    assert not retry.prefetch
     answer(policy, retry, [("Lydia", 0.9), (" standing", 0.9), (" there", 0.01)])
     assert host.ghost == "Lydia standing"
 
@@ -189,9 +198,11 @@ def test_below_the_threshold_nothing_is_shown(world) -> None:  # type: ignore[no
     type_(policy, host, doc, "The experiment failed because the ")
     request = debounce(policy, host)
     policy.on_piece(request.id, "30", math.log(0.01))
-    assert host.stopped == [request.id] and host.ghost == ""
+    assert host.stopped == [request.id]
+    assert host.ghost == ""
     finish(policy, request, StopReason.CANCELLED)
-    assert host.ghost == "" and all(not r.prefetch for r in host.sent)
+    assert host.ghost == ""
+    assert all(not r.prefetch for r in host.sent)
 
 
 def test_always_shows_whatever_comes(world) -> None:  # type: ignore[no-untyped-def]
@@ -210,7 +221,8 @@ def test_the_sequel_of_a_shown_ghost_is_prefetched_and_tab_shows_it_at_once(worl
     answer(policy, request, [("anything", 0.9), (" else", 0.9), (" in", 0.05)])
     assert host.ghost == "anything else"
     prefetch = host.sent[-1]
-    assert prefetch.prefetch and prefetch.text.endswith("I love you more than anything else")
+    assert prefetch.prefetch
+    assert prefetch.text.endswith("I love you more than anything else")
     assert prefetch.cursor == len(prefetch.text)
     answer(policy, prefetch, [(" in", 0.8), (" the", 0.9), (" world", 0.9), (".", 0.9)])
     # Tab: the whole ghost goes into the document
@@ -269,7 +281,8 @@ def test_a_prompt_seen_before_is_served_from_the_cache(world) -> None:  # type: 
     doc.text += " "
     policy.text_edited()
     policy.timer_fired(Timer.SETTLE)
-    assert host.ghost == "sat on the mat" and len(host.sent) == sent
+    assert host.ghost == "sat on the mat"
+    assert len(host.sent) == sent
     assert host.stats[-1].from_cache
 
 
@@ -277,7 +290,8 @@ def test_nothing_is_asked_while_a_draft_owns_the_engine(world) -> None:  # type:
     policy, host, doc, _clock = world
     policy.paused = True
     type_(policy, host, doc, "Hello ")
-    assert Timer.DEBOUNCE not in host.timers and host.sent == []
+    assert Timer.DEBOUNCE not in host.timers
+    assert host.sent == []
     policy.trigger_now()
     assert host.sent == []
 
@@ -286,7 +300,8 @@ def test_without_a_model_a_manual_trigger_says_why(world) -> None:  # type: igno
     policy, host, _doc, _clock = world
     policy.model_changed(False)
     policy.trigger_now()
-    assert host.errors and "No model" in host.errors[-1]
+    assert host.errors
+    assert "No model" in host.errors[-1]
 
 
 def test_the_layers_can_be_turned_off(world) -> None:  # type: ignore[no-untyped-def]
@@ -297,7 +312,9 @@ def test_the_layers_can_be_turned_off(world) -> None:  # type: ignore[no-untyped
     policy.model_changed(True)
     type_(policy, host, doc, "She saw ")
     request = debounce(policy, host)
-    assert not request.heal and not request.avoid_markup and policy.min_confidence == 0.0
+    assert not request.heal
+    assert not request.avoid_markup
+    assert policy.min_confidence == 0.0
     answer(policy, request, [("<strong>", 0.01), ("Lydia", 0.01)])
     assert host.ghost == "<strong>Lydia"
     assert not any(r.prefetch for r in host.sent)
@@ -313,12 +330,14 @@ def test_suggestions_are_the_likeliest_words_unless_asked_to_sample(world) -> No
     policy.update_settings(SuggestionSettings(), creative)
     type_(policy, host, doc, "The ship ")
     request = debounce(policy, host)
-    assert request.sampling.greedy and request.sampling.repeat_penalty == 1.0
+    assert request.sampling.greedy
+    assert request.sampling.repeat_penalty == 1.0
     assert request.sampling.max_tokens == SuggestionSettings().max_tokens
     policy.update_settings(SuggestionSettings(likeliest=False), creative)
     type_(policy, host, doc, "s")
     request = debounce(policy, host)
-    assert request.sampling.temperature == 1.0 and request.sampling.repeat_penalty == 1.05
+    assert request.sampling.temperature == 1.0
+    assert request.sampling.repeat_penalty == 1.05
 
 
 def test_tab_tab_tab_each_sequel_comes_from_a_live_prefetch(world) -> None:  # type: ignore[no-untyped-def]
@@ -336,7 +355,8 @@ def test_tab_tab_tab_each_sequel_comes_from_a_live_prefetch(world) -> None:  # t
         policy.timer_fired(Timer.SETTLE)
         assert host.ghost == ghost
         second = host.sent[-1]
-        assert second.prefetch and host.last_id == second.id  # no prefill after it
+        assert second.prefetch
+        assert host.last_id == second.id  # no prefill after it
         answer(policy, second, sequel)
     doc.text += policy.ghost
     policy.ghost_consumed(policy.ghost, "")
@@ -363,4 +383,5 @@ def test_a_ghost_that_turns_into_junk_is_taken_back_and_the_next_candidate_asked
     assert host.ghost == ""  # may still become an address: held back
     policy.on_piece(request.id, "mple.org", 0.0)
     finish(policy, request, StopReason.EOS)
-    assert host.ghost == "" and host.sent[-1].branch == 1  # the next likeliest is asked for
+    assert host.ghost == ""
+    assert host.sent[-1].branch == 1  # the next likeliest is asked for

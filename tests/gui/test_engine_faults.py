@@ -184,7 +184,8 @@ def test_a_changed_file_is_detected_before_a_mapped_model_reads_it(
     loaded = FileStamp.of(model_copy)
     later = (loaded.mtime_ns, loaded.mtime_ns + 1_000_000)
     with Engine(model_copy, n_threads=1, in_memory=False) as engine:
-        assert not engine.in_memory and engine.file_change() is None
+        assert not engine.in_memory
+        assert engine.file_change() is None
         engine.complete(STORY, GREEDY.with_changes(max_tokens=4))
         if change == "deleted":
             model_copy.unlink()
@@ -211,9 +212,9 @@ def test_a_changed_file_is_detected_before_a_mapped_model_reads_it(
         with pytest.raises(ModelFileChangedError) as caught:
             engine.complete(STORY, GREEDY.with_changes(max_tokens=4))
         message = str(caught.value)
-        assert (
-            expected in message and model_copy.name in message and "while it was in use" in message
-        )
+        assert expected in message
+        assert model_copy.name in message
+        assert "while it was in use" in message
         assert caught.value.deleted is (change == "deleted")
         with pytest.raises(ModelFileChangedError):
             engine.next_token_logits(STORY)  # the sampler view's call is guarded too
@@ -235,7 +236,9 @@ def test_loading_a_model_never_silences_the_process_output(
     with watch_log(write_during_the_load), Engine(tiny_model["q8_0"], n_threads=1):
         pass
     out, err = capfd.readouterr()
-    assert written and "stdout during the load" in out and "stderr during the load" in err
+    assert written
+    assert "stdout during the load" in out
+    assert "stderr during the load" in err
 
 
 def test_kv_cache_estimate_matches_what_llama_cpp_allocates(tiny_model: TestModel) -> None:
@@ -262,7 +265,8 @@ def test_a_context_too_large_for_memory_is_refused_with_the_figures(
         Engine(path, n_ctx=n_ctx, n_threads=1)
     message = str(caught.value)
     assert f"not enough memory for a context of {n_ctx:,} tokens" in message
-    assert "its KV cache needs about" in message and "GiB" in message
+    assert "its KV cache needs about" in message
+    assert "GiB" in message
     assert "Choose a smaller context size" in message
 
 
@@ -279,7 +283,8 @@ def test_llama_cpp_failing_to_allocate_is_an_error_not_a_crash(
         Engine(path, n_ctx=n_ctx, n_threads=1)
     message = str(caught.value)
     assert f"could not create a context of {n_ctx:,} tokens" in message
-    assert "failed to allocate" in message and "Choose a smaller context size" in message
+    assert "failed to allocate" in message
+    assert "Choose a smaller context size" in message
     with Engine(tiny_model["q8_0"], n_threads=1) as engine:  # nothing was left broken
         assert engine.complete(STORY, GREEDY.with_changes(max_tokens=4)).token_ids
 
@@ -314,21 +319,25 @@ def _assert_off_with_the_document_intact(
     """Suggestions off, the banner says why (``words``), the text is what was typed."""
     assert not w.controller.enabled
     banner = w.banner.text()
-    assert w.banner.isVisible() and banner.startswith("Suggestions are off:"), banner
+    assert w.banner.isVisible(), banner
+    assert banner.startswith("Suggestions are off:"), banner
     for word in words:
         assert word in banner, banner
-    assert w.editor.toPlainText() == typed and w.editor.ghost_text() == ""
+    assert w.editor.toPlainText() == typed
+    assert w.editor.ghost_text() == ""
     assert w.worker.thread.isRunning()
     # the writer goes on writing; nothing is asked of the engine
     sent = requests_sent(w)
     qtbot.keyClicks(w.editor, " still here")
     settle(qtbot, w)
-    assert sent == [] and w.editor.toPlainText() == typed + " still here"
+    assert sent == []
+    assert w.editor.toPlainText() == typed + " still here"
 
 
 def _assert_recovers(qtbot: QtBot, w: MainWindow, model: Path) -> None:
     _load(qtbot, w, model)
-    assert w.controller.enabled and not w.banner.isVisible()
+    assert w.controller.enabled
+    assert not w.banner.isVisible()
     w.editor.setPlainText("")
     assert type_and_wait(qtbot, w, TEXT)
 
@@ -358,7 +367,8 @@ def test_a_replaced_model_is_loaded_again_and_suggestions_go_on(
     with qtbot.waitSignal(window.controller.suggestionShown, timeout=WAIT_MS):
         qtbot.keyClicks(window.editor, words)  # the same request runs on the new file
     assert [m.info.file_type if m and m.info else None for m in loaded] == ["F16"]
-    assert window.controller.enabled and not window.banner.isVisible()
+    assert window.controller.enabled
+    assert not window.banner.isVisible()
     assert window.editor.toPlainText() == TEXT + words
 
 

@@ -51,7 +51,8 @@ def test_first_run_with_no_model_opens_the_manager_with_gpt2_preselected(
     w = open_window(qtbot, None, choose_model=True)
     try:
         manager = w.model_controller.model_manager
-        assert manager is not None and manager.isVisible()
+        assert manager is not None
+        assert manager.isVisible()
         rows = manager.catalog_table.selectionModel().selectedRows()
         assert [r.row() for r in rows] == [0]
         assert manager.catalog_table.item(0, 0).text() == "GPT-2 (124M)"
@@ -69,7 +70,8 @@ def test_first_run_builds_the_offline_model_and_it_writes_real_text(qtbot: QtBot
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 3) as loaded:
             pass
         model = loaded.args[0]
-        assert model is not None and model.info.architecture == "gemma3"
+        assert model is not None
+        assert model.info.architecture == "gemma3"
         stored = _store().models()
         assert [m.manifest.offline for m in stored] == [True]
         assert model.source == str(stored[0].path)
@@ -190,8 +192,11 @@ def test_remote_backend_suggests_and_switching_back_to_a_local_model_works(
             with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
                 pass
             model = loaded.args[0]
-            assert model is not None and model.remote and model.info is None
-            assert model.source == server.url and "server" in w.model_label.text()
+            assert model is not None
+            assert model.remote
+            assert model.info is None
+            assert model.source == server.url
+            assert "server" in w.model_label.text()
             w.editor.setFocus()
             ghost = type_and_wait(qtbot, w, TEXT)
             with Engine(tiny_model["f16"]) as engine:  # the server runs the same model
@@ -203,7 +208,8 @@ def test_remote_backend_suggests_and_switching_back_to_a_local_model_works(
             manager.select_model(local.id)
             with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
                 manager.use_button.click()
-            assert loaded.args[0].info is not None and not loaded.args[0].remote
+            assert loaded.args[0].info is not None
+            assert not loaded.args[0].remote
             assert w.settings.runtime.backend == "local"
         finally:
             close_window(w)
@@ -221,7 +227,8 @@ def test_remote_backend_that_cannot_be_reached_says_so(
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
             pass
         assert loaded.args[0] is None
-        assert url in w.banner.text() and not w.controller.enabled
+        assert url in w.banner.text()
+        assert not w.controller.enabled
     finally:
         close_window(w)
 
@@ -245,7 +252,8 @@ def test_settings_edits_keep_the_chosen_model_and_runtime_changes_reload_it(
     spin.setValue(spin.value() + 0.1)  # an unrelated edit must not forget the default
     assert w.settings.model_path == str(a.path)
     saved = load_settings(AppPaths.default().settings_file).settings
-    assert saved.model_path == str(a.path) and saved.sampling == w.settings.sampling
+    assert saved.model_path == str(a.path)
+    assert saved.sampling == w.settings.sampling
 
     threads, toggle = panel.controls["runtime.n_threads"]
     assert toggle is not None
@@ -265,7 +273,8 @@ def test_a_model_that_is_loading_cannot_be_deleted(
     with qtbot.waitSignal(window.controller.modelChanged, timeout=WAIT_MS) as loaded:
         window.model_controller.use_model(model.path)
         assert not manager.delete_model(model.id)
-    assert loaded.args[0] is not None and model.path.is_file()
+    assert loaded.args[0] is not None
+    assert model.path.is_file()
     assert "in use" in manager.progress_label.text()
 
 
@@ -283,7 +292,8 @@ def test_remote_backend_without_a_url_runs_a_local_model(
     try:
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
             pass
-        assert loaded.args[0] is not None and loaded.args[0].source == str(local.path)
+        assert loaded.args[0] is not None
+        assert loaded.args[0].source == str(local.path)
         assert "remote_url" in w.banner.text()  # the bad value is reported
     finally:
         close_window(w)
@@ -305,7 +315,8 @@ def test_download_button_gets_gpt2_from_the_hub_and_it_replaces_the_offline_mode
                 lambda _p: texts.append(manager.progress_label.text())
             )
             button = manager.catalog_table.cellWidget(0, 4)
-            assert isinstance(button, QPushButton) and button.text() == "Download"
+            assert isinstance(button, QPushButton)
+            assert button.text() == "Download"
             with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 3) as loaded:
                 button.click()
             model = loaded.args[0]
@@ -333,7 +344,8 @@ def test_cancel_stops_a_download_and_closing_never_waits_on_it(
         assert manager.cancel_button.isVisible()
         with qtbot.waitSignal(window.model_controller.model_jobs.failed, timeout=WAIT_MS) as failed:
             manager.cancel_button.click()
-        assert failed.args[1] is True and manager.progress_label.text() == "Cancelled."
+        assert failed.args[1] is True
+        assert manager.progress_label.text() == "Cancelled."
         assert _store().models() == []
         with qtbot.waitSignal(window.model_controller.model_jobs.progress, timeout=WAIT_MS):
             assert manager.download("gpt2")  # resumes; then the window closes mid-download

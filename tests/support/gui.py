@@ -110,7 +110,8 @@ def expected_ghost(w: MainWindow, text: str, suffix: str = "") -> str:
     """The ghost the window must show after ``text``: a fresh engine's answer, through the
     policy's own presentation (healing, markup avoided, confidence, unit, junk)."""
     c = w.controller
-    assert c.model is not None and c.model.info is not None
+    assert c.model is not None
+    assert c.model.info is not None
     answer = Answer()
     with Engine(c.model.info.path) as engine:
         sampling = c.sampling.with_changes(max_tokens=c.settings.max_tokens)
