@@ -22,7 +22,7 @@ from tests.support.models import TestModel
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def ghostpen(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def ghostpen(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app", *map(str, args)],
         input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=300,

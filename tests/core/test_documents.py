@@ -61,9 +61,7 @@ formats = st.builds(
 # Writers' text: any character except lone surrogates (no encoding can store them), "\r"
 # (a line break marker) and NUL (which marks binary files). "\n" is made frequent.
 editor_text = st.lists(
-    st.one_of(
-        st.just("\n"), st.characters(blacklist_characters="\r\x00", blacklist_categories=("Cs",))
-    ),
+    st.one_of(st.just("\n"), st.characters(exclude_characters="\r\x00", exclude_categories=["Cs"])),
     max_size=60,
 ).map("".join)
 
@@ -79,7 +77,7 @@ def file_bytes(draw: st.DrawFn) -> bytes:
         st.lists(
             st.one_of(
                 st.sampled_from(["\n", "\r\n", "\r"]),
-                st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                st.characters(exclude_characters="\x00", exclude_categories=["Cs"]),
             ),
             max_size=40,
         )

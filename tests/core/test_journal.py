@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 from hypothesis import given, settings
@@ -42,13 +42,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CRLF_UTF16 = TextFormat("utf-16-le", True, "\r\n")
 
 
-def _snapshot(text: str = "unsaved words\n", path: Path | None = None, **kw: object) -> Snapshot:
+def _snapshot(text: str = "unsaved words\n", path: Path | None = None, **kw: Any) -> Snapshot:
     return Snapshot(
         doc_id=str(kw.get("doc_id", new_doc_id())),
         text=text,
         path=path,
-        format=kw.get("fmt", DEFAULT_FORMAT),  # type: ignore[arg-type]
-        disk=kw.get("disk"),  # type: ignore[arg-type]
+        format=kw.get("fmt", DEFAULT_FORMAT),
+        disk=kw.get("disk"),
     )
 
 
@@ -92,7 +92,7 @@ def test_journal_file_format(tmp_path: Path) -> None:
 
 
 odd_text = st.text(
-    st.characters(blacklist_categories=()),  # everything, lone surrogates and NUL included
+    st.characters(exclude_categories=()),  # everything, lone surrogates and NUL included
     max_size=80,
 )
 

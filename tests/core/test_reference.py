@@ -441,4 +441,5 @@ def test_checkpoint_rejects_bad_options(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="dtype must be float32 or float16"):
         ck.write_gpt2_checkpoint(tmp_path, **SMALL, n_positions=8, dtype=np.float64)
     with pytest.raises(ValueError, match="tokenizer must be"):
+        # A tokenizer kind that is not one of the Literal's (hence the ignore): refused.
         ck.write_gpt2_checkpoint(tmp_path, **SMALL, n_positions=8, tokenizer="bad")  # type: ignore[arg-type]

@@ -745,11 +745,11 @@ def test_llama_server_answers_are_read(fake: Callable[..., FakeServer]) -> None:
     ``usage``, and logprobs as a ``content`` list (not the legacy mapping)."""
 
     def tokenize(handler: BaseHTTPRequestHandler) -> None:
-        text = json.loads(server.requests[-1].body)["content"]
+        text = json.loads(fake_llama.requests[-1].body)["content"]
         reply_json(handler, 200, {"tokens": list(range(len(text.split())))})
 
     def completions(handler: BaseHTTPRequestHandler) -> None:
-        body = json.loads(server.requests[-1].body)
+        body = json.loads(fake_llama.requests[-1].body)
         if not body["stream"]:  # the first-token probe of a branch
             top = [
                 {"id": 1, "token": " likely", "logprob": -0.1, "bytes": []},
@@ -781,24 +781,24 @@ def test_llama_server_answers_are_read(fake: Callable[..., FakeServer]) -> None:
             handler.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
         last = {"choices": [{"text": "", "finish_reason": "length"}], "timings": {"predicted_n": 4}}
         usage = {"choices": [], "usage": {"prompt_tokens": 6, "completion_tokens": 4}}
-        for event in (last, usage):
-            handler.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+        for tail in (last, usage):
+            handler.wfile.write(f"data: {json.dumps(tail)}\n\n".encode())
         handler.wfile.write(b"data: [DONE]\n\n")
 
-    server = fake(
+    fake_llama = fake(
         {
             ("GET", "/v1/models"): models_route,
             ("POST", "/tokenize"): tokenize,
             ("POST", "/v1/completions"): completions,
         }
     )
-    with RemoteEngine(server.url) as engine:
+    with RemoteEngine(fake_llama.url) as engine:
         assert engine.token_counting == "tokenize"
         assert engine.count_tokens("one two three") == 3
         result = engine.complete("x", GREEDY_12)
         t = result.timings
         assert (t.prompt_tokens, t.prompt_tokens_evaluated, t.generated_tokens) == (6, 2, 4)
-        sent = json.loads(server.requests[-1].body)
+        sent = json.loads(fake_llama.requests[-1].body)
         assert sent["stream_options"] == {"include_usage": True}
         alternatives = [engine.complete("x", GREEDY_12, branch=b) for b in (1, 2, 3)]
     # ranked by logprob; the U+FFFD token (part of a character) is skipped
@@ -807,7 +807,7 @@ def test_llama_server_answers_are_read(fake: Callable[..., FakeServer]) -> None:
     assert alternatives[0].seed == 0  # the logprobs path
     assert alternatives[0].timings.prompt_tokens == 5  # the probe's prompt
     assert alternatives[2].seed != 0  # only two usable alternatives: the seed fallback
-    bodies = [json.loads(r.body) for r in server.requests if r.path == "/v1/completions"]
+    bodies = [json.loads(r.body) for r in fake_llama.requests if r.path == "/v1/completions"]
     probes = [b for b in bodies if not b["stream"]]
     # one request ranks the first tokens for all three branches of the prompt
     assert [(p["logprobs"], p["max_tokens"]) for p in probes] == [(5, 1)]

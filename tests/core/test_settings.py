@@ -324,7 +324,8 @@ def test_wrong_top_level_value_falls_back_to_its_default(
     data = CUSTOM.to_dict()
     data[key] = bad
     result = load_settings(write_json(tmp_path / "settings.json", data))
-    assert result.settings == replace(CUSTOM, **{key: None})
+    cleared: dict[str, Any] = {key: None}  # each of these fields is optional
+    assert result.settings == replace(CUSTOM, **cleared)
     (warning,) = result.warnings
     assert f"'{key}'" in warning
     assert repr(bad) in warning
@@ -406,6 +407,8 @@ def test_missing_keys_take_their_defaults_silently(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- value objects
 
 
+# Some values below have the wrong type on purpose (a settings file can hold anything);
+# those lines carry an arg-type ignore.
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -413,15 +416,15 @@ def test_missing_keys_take_their_defaults_silently(tmp_path: Path) -> None:
         (lambda: RuntimeSettings(n_ctx=8), "runtime.n_ctx must be an integer from 16 to 32768"),
         (lambda: SuggestionSettings(n_alternatives=9), "suggestions.n_alternatives must be an"),
         (lambda: SuggestionSettings(mode="chapter"), "word, phrase, sentence, line, paragraph"),
-        (lambda: SuggestionSettings(auto_suggest=1), "suggestions.auto_suggest must be true or"),
+        (lambda: SuggestionSettings(auto_suggest=1), "suggestions.auto_suggest must be true or"),  # type: ignore[arg-type]
         (lambda: EditorSettings(font_size=100.0), "editor.font_size must be a number from 6 to 72"),
-        (lambda: EditorSettings(theme="blue"), "editor.theme must be one of system, light, dark"),
+        (lambda: EditorSettings(theme="blue"), "editor.theme must be one of system, light, dark"),  # type: ignore[arg-type]
         (lambda: AppSettings(schema_version=2), "schema_version must be an integer from 1 to 1"),
         (lambda: AppSettings(recent_files=("a",) * 2), "at most 10 distinct paths"),
-        (lambda: AppSettings(recent_files="abc"), "recent_files must be a list"),
-        (lambda: AppSettings(runtime={"n_threads": 2}), "runtime must be a RuntimeSettings"),
+        (lambda: AppSettings(recent_files="abc"), "recent_files must be a list"),  # type: ignore[arg-type]
+        (lambda: AppSettings(runtime={"n_threads": 2}), "runtime must be a RuntimeSettings"),  # type: ignore[arg-type]
         (lambda: AppSettings(user_presets=(("balanced", SamplingSettings()),)), "built-in"),
-        (lambda: AppSettings(user_presets={"a": SamplingSettings()}), "user_presets must be a"),
+        (lambda: AppSettings(user_presets={"a": SamplingSettings()}), "user_presets must be a"),  # type: ignore[arg-type]
     ],
 )
 def test_value_objects_reject_bad_values(make: Any, message: str) -> None:
@@ -433,6 +436,8 @@ def test_value_objects_normalise_equivalent_inputs() -> None:
     assert SuggestionSettings(mode=SuggestionMode.WORD).mode == "word"
     assert type(SuggestionSettings(mode=SuggestionMode.WORD).mode) is str
     assert SuggestionSettings(mode="line").suggestion_mode is SuggestionMode.LINE
+    # A str theme, a float thread count and a list of files are taken (ignore[arg-type]: on
+    # purpose, as a settings file or a caller may give them).
     assert EditorSettings(theme="dark").theme is Theme.DARK  # type: ignore[arg-type]
     assert EditorSettings(font_size=12).font_size == 12.0
     assert RuntimeSettings(n_threads=8.0).n_threads == 8  # type: ignore[arg-type]

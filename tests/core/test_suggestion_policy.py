@@ -92,8 +92,11 @@ class Clock:
         return self.now
 
 
+World = tuple[SuggestionPolicy, Host, Doc, Clock]
+
+
 @pytest.fixture
-def world() -> tuple[SuggestionPolicy, Host, Doc, Clock]:
+def world() -> World:
     host, doc, clock = Host(), Doc(), Clock()
     settings = SuggestionSettings(suggest_when="fairly_sure")
     policy = SuggestionPolicy(host, settings, GREEDY, clock=clock)
@@ -136,7 +139,7 @@ def finish(policy: SuggestionPolicy, request: CompletionRequest, reason: StopRea
     policy.on_finished(RequestDone(request.id, done, 0.0))
 
 
-def test_a_pause_asks_with_healing_and_scoring_and_shows_the_confident_head(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_pause_asks_with_healing_and_scoring_and_shows_the_confident_head(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "She opened the door and saw ")
     assert host.prefills
@@ -156,7 +159,7 @@ def test_a_pause_asks_with_healing_and_scoring_and_shows_the_confident_head(worl
     assert host.stopped == [request.id]  # confidence fell: nothing more can be shown
 
 
-def test_type_through_keeps_the_rest_and_asks_nothing(world) -> None:  # type: ignore[no-untyped-def]
+def test_type_through_keeps_the_rest_and_asks_nothing(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "We drove acr")
     request = debounce(policy, host)
@@ -169,7 +172,7 @@ def test_type_through_keeps_the_rest_and_asks_nothing(world) -> None:  # type: i
     assert len(host.sent) == sent
 
 
-def test_a_newer_keystroke_drops_the_older_answer(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_newer_keystroke_drops_the_older_answer(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "The ship ")
     old = debounce(policy, host)
@@ -179,7 +182,7 @@ def test_a_newer_keystroke_drops_the_older_answer(world) -> None:  # type: ignor
     assert host.shown == []
 
 
-def test_an_answer_that_opens_with_junk_asks_for_the_next_candidate(world) -> None:  # type: ignore[no-untyped-def]
+def test_an_answer_that_opens_with_junk_asks_for_the_next_candidate(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "She opened the door and saw ")
     first = debounce(policy, host)
@@ -193,7 +196,7 @@ def test_an_answer_that_opens_with_junk_asks_for_the_next_candidate(world) -> No
     assert host.ghost == "Lydia standing"
 
 
-def test_below_the_threshold_nothing_is_shown(world) -> None:  # type: ignore[no-untyped-def]
+def test_below_the_threshold_nothing_is_shown(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "The experiment failed because the ")
     request = debounce(policy, host)
@@ -205,7 +208,7 @@ def test_below_the_threshold_nothing_is_shown(world) -> None:  # type: ignore[no
     assert all(not r.prefetch for r in host.sent)
 
 
-def test_always_shows_whatever_comes(world) -> None:  # type: ignore[no-untyped-def]
+def test_always_shows_whatever_comes(world: World) -> None:
     policy, host, doc, _clock = world
     policy.update_settings(SuggestionSettings(suggest_when="always"))
     type_(policy, host, doc, "The experiment failed because the ")
@@ -214,7 +217,7 @@ def test_always_shows_whatever_comes(world) -> None:  # type: ignore[no-untyped-
     assert host.ghost == "sample was bad."
 
 
-def test_the_sequel_of_a_shown_ghost_is_prefetched_and_tab_shows_it_at_once(world) -> None:  # type: ignore[no-untyped-def]
+def test_the_sequel_of_a_shown_ghost_is_prefetched_and_tab_shows_it_at_once(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "I love you more than ")
     request = debounce(policy, host)
@@ -235,7 +238,7 @@ def test_the_sequel_of_a_shown_ghost_is_prefetched_and_tab_shows_it_at_once(worl
     assert all(r.prefetch for r in host.sent[sent:])  # only the next sequel is asked for
 
 
-def test_a_prefetch_still_running_at_tab_becomes_the_request(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_prefetch_still_running_at_tab_becomes_the_request(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "I love you more than ")
     request = debounce(policy, host)
@@ -252,7 +255,7 @@ def test_a_prefetch_still_running_at_tab_becomes_the_request(world) -> None:  # 
     assert host.shown[-1] == " in"
 
 
-def test_a_diverging_key_drops_the_prefetch(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_diverging_key_drops_the_prefetch(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "I love you more than ")
     request = debounce(policy, host)
@@ -264,7 +267,7 @@ def test_a_diverging_key_drops_the_prefetch(world) -> None:  # type: ignore[no-u
     assert host.last_id > prefetch.id  # superseded
 
 
-def test_a_prompt_seen_before_is_served_from_the_cache(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_prompt_seen_before_is_served_from_the_cache(world: World) -> None:
     policy, host, doc, _clock = world
     policy = SuggestionPolicy(
         host, SuggestionSettings(), GREEDY, clock=Clock(), features=Features(prefetch=False)
@@ -286,7 +289,7 @@ def test_a_prompt_seen_before_is_served_from_the_cache(world) -> None:  # type: 
     assert host.stats[-1].from_cache
 
 
-def test_nothing_is_asked_while_a_draft_owns_the_engine(world) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_is_asked_while_a_draft_owns_the_engine(world: World) -> None:
     policy, host, doc, _clock = world
     policy.paused = True
     type_(policy, host, doc, "Hello ")
@@ -296,7 +299,7 @@ def test_nothing_is_asked_while_a_draft_owns_the_engine(world) -> None:  # type:
     assert host.sent == []
 
 
-def test_without_a_model_a_manual_trigger_says_why(world) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_model_a_manual_trigger_says_why(world: World) -> None:
     policy, host, _doc, _clock = world
     policy.model_changed(False)
     policy.trigger_now()
@@ -304,7 +307,7 @@ def test_without_a_model_a_manual_trigger_says_why(world) -> None:  # type: igno
     assert "No model" in host.errors[-1]
 
 
-def test_the_layers_can_be_turned_off(world) -> None:  # type: ignore[no-untyped-def]
+def test_the_layers_can_be_turned_off(world: World) -> None:
     _policy, host, doc, clock = world
     off = Features(healing=False, junk_filter=False, confidence=False, prefetch=False)
     policy = SuggestionPolicy(host, SuggestionSettings(), GREEDY, clock=clock, features=off)
@@ -320,7 +323,7 @@ def test_the_layers_can_be_turned_off(world) -> None:  # type: ignore[no-untyped
     assert not any(r.prefetch for r in host.sent)
 
 
-def test_suggestions_are_the_likeliest_words_unless_asked_to_sample(world) -> None:  # type: ignore[no-untyped-def]
+def test_suggestions_are_the_likeliest_words_unless_asked_to_sample(world: World) -> None:
     """Likeliest: greedy and without penalties, whatever the sampling settings (they shape
     drafts and alternatives); turned off, a suggestion is drawn with them."""
     from app.core.sampling import SamplingSettings
@@ -340,7 +343,7 @@ def test_suggestions_are_the_likeliest_words_unless_asked_to_sample(world) -> No
     assert request.sampling.repeat_penalty == 1.05
 
 
-def test_tab_tab_tab_each_sequel_comes_from_a_live_prefetch(world) -> None:  # type: ignore[no-untyped-def]
+def test_tab_tab_tab_each_sequel_comes_from_a_live_prefetch(world: World) -> None:
     """A ghost served from the cache prefetches its own sequel, and nothing issued after
     it supersedes that prefetch (a superseded one would be waited for in vain)."""
     policy, host, doc, _clock = world
@@ -365,7 +368,9 @@ def test_tab_tab_tab_each_sequel_comes_from_a_live_prefetch(world) -> None:  # t
     assert host.ghost == " I know"
 
 
-def test_a_ghost_that_turns_into_junk_is_taken_back_and_the_next_candidate_asked(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_ghost_that_turns_into_junk_is_taken_back_and_the_next_candidate_asked(
+    world: World,
+) -> None:
     policy, host, doc, _clock = world
     policy.update_settings(SuggestionSettings(suggest_when="always"))
     type_(policy, host, doc, "Write to me at ")

@@ -179,7 +179,7 @@ def _activate(qtbot: QtBot, widget: QWidget) -> None:
 def test_icon_pngs_exist_at_every_size_and_match_their_size(qapp: QApplication) -> None:
     folder = files("app.resources").joinpath("icons")
     for size in ICON_SIZES:
-        image = QImage.fromData(folder.joinpath(f"ghostpen-{size}.png").read_bytes(), "PNG")
+        image = QImage.fromData(folder.joinpath(f"ghostpen-{size}.png").read_bytes(), b"PNG")
         assert (image.width(), image.height()) == (size, size), size
         assert image.hasAlphaChannel()
         assert image.pixelColor(size // 2, size // 2).alpha() == 255  # the tile, opaque
@@ -466,7 +466,9 @@ def test_the_shortcuts_page_lists_every_shortcut_of_the_window(
     qtbot: QtBot, bare_window: MainWindow
 ) -> None:
     w = bare_window
-    w.menuBar().actions()[-1].menu().actions()[0].trigger()  # type: ignore[union-attr]
+    help_menu = w.menuBar().actions()[-1].menu()
+    assert isinstance(help_menu, QMenu)
+    help_menu.actions()[0].trigger()
     page = w.shortcuts_dialog
     assert isinstance(page, ShortcutsDialog)
     assert page.isVisible()
@@ -522,7 +524,10 @@ def test_the_settings_panel_is_reached_by_keyboard_and_tab_visits_every_control(
     panel_action = panel.toggleViewAction()
     assert panel_action.shortcut() == QKeySequence("Ctrl+,")
     panel_action.trigger()
-    qtbot.waitUntil(lambda: panel.isAncestorOf(QApplication.focusWidget()), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: (f := QApplication.focusWidget()) is not None and panel.isAncestorOf(f),
+        timeout=WAIT_MS,
+    )
     expected = [
         c
         for c in panel.findChildren(QWidget)
@@ -560,7 +565,8 @@ def test_the_keymap_is_what_the_editor_does(qtbot: QtBot, window: MainWindow) ->
     editor = window.editor
 
     def press(key_id: str) -> None:
-        combo = QKeySequence(KEYS[key_id].sequence)[0]
+        # PySide6's stubs lack QKeySequence.__getitem__ (Qt's operator[]), which it has.
+        combo = QKeySequence(KEYS[key_id].sequence)[0]  # type: ignore[index]
         key, mods = combo.key(), combo.keyboardModifiers()
         if key == Qt.Key.Key_Tab and mods & Qt.KeyboardModifier.ShiftModifier:
             key = Qt.Key.Key_Backtab  # what the platform sends for Shift+Tab

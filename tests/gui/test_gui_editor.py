@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -205,16 +205,15 @@ def test_ghost_pixels_appear_right_of_the_cursor(qtbot: QtBot, window: MainWindo
     ghost_rgb = window.editor.ghost_color()
     text_rgb = window.editor.palette().color(window.editor.foregroundRole())
 
-    def count(colour: object, x0: int, x1: int) -> int:
-        target = colour  # QColor
+    def count(target: QColor, x0: int, x1: int) -> int:
         hits = 0
         for y in range(rect.top(), rect.bottom() + 1):
             for x in range(x0, x1):
                 pixel = image.pixelColor(QPoint(x, y))
                 if (
-                    abs(pixel.red() - target.red()) < 24  # type: ignore[attr-defined]
-                    and abs(pixel.green() - target.green()) < 24  # type: ignore[attr-defined]
-                    and abs(pixel.blue() - target.blue()) < 24  # type: ignore[attr-defined]
+                    abs(pixel.red() - target.red()) < 24
+                    and abs(pixel.green() - target.green()) < 24
+                    and abs(pixel.blue() - target.blue()) < 24
                 ):
                     hits += 1
         return hits

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QDoubleSpinBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.core.engine import Engine
@@ -20,6 +20,7 @@ from app.gui.model_manager import ModelManagerDialog
 from tests.support.gui import (
     TEXT,
     WAIT_MS,
+    cell_text,
     close_window,
     greedy_settings,
     open_window,
@@ -55,7 +56,7 @@ def test_first_run_with_no_model_opens_the_manager_with_gpt2_preselected(
         assert manager.isVisible()
         rows = manager.catalog_table.selectionModel().selectedRows()
         assert [r.row() for r in rows] == [0]
-        assert manager.catalog_table.item(0, 0).text() == "GPT-2 (124M)"
+        assert cell_text(manager.catalog_table, 0, 0) == "GPT-2 (124M)"
         assert "GPT-2 (124M) is recommended" in w.banner.text()
         assert manager.installed_table.rowCount() == 0
         assert w.controller.model is None
@@ -94,21 +95,21 @@ def test_manager_lists_switches_sets_default_and_deletes(
     w = window
     manager = w.model_controller.open_model_manager()
     assert manager.installed_table.rowCount() == 2
-    names = [manager.installed_table.item(r, 0).text() for r in range(2)]
+    names = [cell_text(manager.installed_table, r, 0) for r in range(2)]
     assert names == ["Tiny F16", "Tiny Q8"]  # not in use: the window loaded the fixture's path
-    assert manager.installed_table.item(0, 3).text() == "F16"
+    assert cell_text(manager.installed_table, 0, 3) == "F16"
 
     manager.select_model(b.id)
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
         manager.use_button.click()
     assert loaded.args[0].source == str(b.path)  # switched at run time, no restart
-    assert "in use" in manager.installed_table.item(0, 0).text()
+    assert "in use" in cell_text(manager.installed_table, 0, 0)
     assert w.settings.model_path == str(b.path)
 
     manager.select_model(a.id)
     manager.default_button.click()
     assert w.settings.model_path == str(a.path)
-    assert "default" in manager.installed_table.item(1, 0).text()
+    assert "default" in cell_text(manager.installed_table, 1, 0)
 
     assert not manager.delete_model(b.id)  # in use: refused with a reason
     assert "in use" in manager.progress_label.text()
@@ -249,6 +250,7 @@ def test_settings_edits_keep_the_chosen_model_and_runtime_changes_reload_it(
 
     panel = w.settings_panel
     spin, _ = panel.controls["sampling.temperature"]
+    assert isinstance(spin, QDoubleSpinBox)
     spin.setValue(spin.value() + 0.1)  # an unrelated edit must not forget the default
     assert w.settings.model_path == str(a.path)
     saved = load_settings(AppPaths.default().settings_file).settings
@@ -324,7 +326,7 @@ def test_download_button_gets_gpt2_from_the_hub_and_it_replaces_the_offline_mode
             assert any("Downloading model.safetensors" in t and "/s" in t for t in texts)
             assert w.settings.model_path == model.source
             row = [m.manifest.catalog_id for m in manager._models].index("gpt2")
-            assert "in use" in manager.installed_table.item(row, 0).text()
+            assert "in use" in cell_text(manager.installed_table, row, 0)
             offline = next(m for m in _store().models() if m.manifest.offline)
             assert "Gemma" in manager.licence_text(offline)
         finally:

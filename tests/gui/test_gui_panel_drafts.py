@@ -46,7 +46,10 @@ def test_each_sampling_control_reaches_the_next_request(
     rule = RANGES[name]
     target = rule.low + (min(rule.high, 1000) - rule.low) * 0.37
     target = round(target) if rule.integer else round(target, 2)
-    spin.setValue(target)
+    if isinstance(spin, QSpinBox):  # an integer setting: target is an int
+        spin.setValue(round(target))
+    else:
+        spin.setValue(target)
     assert getattr(window.settings.sampling, name) == pytest.approx(target)
     assert getattr(window.controller.sampling, name) == pytest.approx(target)
     sent = requests_sent(window)
@@ -216,9 +219,12 @@ def test_typing_during_a_draft_is_handled_at_once(qtbot: QtBot, tiny_model: Test
     w = _draft_window(qtbot, tiny_model["f32"], 200)
     try:
         button_shown: list[bool] = []
-        w.drafts.runningChanged.connect(
-            lambda running: running and button_shown.append(w.stop_draft_button.isVisible())
-        )
+
+        def on_running(running: bool) -> None:
+            if running:
+                button_shown.append(w.stop_draft_button.isVisible())
+
+        w.drafts.runningChanged.connect(on_running)
         w.generate_draft()
         qtbot.waitUntil(lambda: bool(w.editor.draft_text()), timeout=WAIT_MS)
         assert button_shown == [True]  # Stop is a button too, not only Esc
