@@ -179,7 +179,9 @@ def _activate(qtbot: QtBot, widget: QWidget) -> None:
 def test_icon_pngs_exist_at_every_size_and_match_their_size(qapp: QApplication) -> None:
     folder = files("app.resources").joinpath("icons")
     for size in ICON_SIZES:
-        image = QImage.fromData(folder.joinpath(f"ghostpen-{size}.png").read_bytes(), b"PNG")
+        data = folder.joinpath(f"ghostpen-{size}.png").read_bytes()
+        # PySide6's stub wants the format as bytes, but only a str works (6.11: bytes raise).
+        image = QImage.fromData(data, "PNG")  # type: ignore[arg-type]
         assert (image.width(), image.height()) == (size, size), size
         assert image.hasAlphaChannel()
         assert image.pixelColor(size // 2, size // 2).alpha() == 255  # the tile, opaque
