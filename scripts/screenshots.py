@@ -28,7 +28,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from app.gui.main_window import MainWindow
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 SHOTS = ("editor", "settings-panel", "draft", "dark", "model-manager")
@@ -68,9 +73,7 @@ def main() -> int:
 
 
 def _run(model_arg: str | None, out: Path, shots: tuple[str, ...]) -> int:
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
-    from PySide6.QtGui import QTextCursor
-    from PySide6.QtWidgets import QApplication, QWidget
+    from PySide6.QtWidgets import QApplication
 
     from app.core.model_store import ModelStore
     from app.core.offline_model import assemble_into_store, find_package
@@ -93,7 +96,6 @@ def _run(model_arg: str | None, out: Path, shots: tuple[str, ...]) -> int:
             return 1
         model = assemble_into_store(store, package)
     greedy = GREEDY.with_changes(repeat_penalty=1.1)
-    seeded = PRESETS["balanced"].with_changes(seed=1)
     settings = AppSettings(
         model_path=str(model.path),
         sampling=greedy,
@@ -106,95 +108,138 @@ def _run(model_arg: str | None, out: Path, shots: tuple[str, ...]) -> int:
     window.zoom(2)
     window.show()
 
-    def pause(ms: int) -> None:
+    session = _Session(app, window, out, greedy, PRESETS["balanced"].with_changes(seed=1))
+    session.wait_until(lambda: window.controller.model is not None, "the model to load")
+    for name in SHOTS:
+        if name in shots:
+            _SHOT[name](session, model.id)
+    window.editor.document().setModified(False)
+    window.close()
+    return 0
+
+
+class _Session:
+    """The running app and what every shot does with it: type, wait, grab."""
+
+    def __init__(
+        self, app: QApplication, window: MainWindow, out: Path, greedy: Any, seeded: Any
+    ) -> None:
+        self.app = app
+        self.window = window
+        self.out = out
+        self.greedy = greedy  # the suggestions' sampling: the same text every run
+        self.seeded = seeded  # the chart's and the draft's: varied, but seeded
+
+    def pause(self, ms: int) -> None:
+        from PySide6.QtCore import QEventLoop, QTimer
+
         loop = QEventLoop()
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    def wait_until(done: Callable[[], bool], what: str) -> None:
+    def wait_until(self, done: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + WAIT_S
         while not done():
             if time.monotonic() > deadline:
-                raise SystemExit(f"timed out waiting for {what}: {window.banner.text()}")
-            pause(20)
+                raise SystemExit(f"timed out waiting for {what}: {self.window.banner.text()}")
+            self.pause(20)
 
-    def save(widget: QWidget, name: str, settle_ms: int = 200) -> None:
-        pause(settle_ms)  # let layouts and cell widgets settle before the grab
-        path = out / f"{name}.png"
-        out.mkdir(parents=True, exist_ok=True)
+    def save(self, widget: QWidget, name: str, settle_ms: int = 200) -> None:
+        self.pause(settle_ms)  # let layouts and cell widgets settle before the grab
+        path = self.out / f"{name}.png"
+        self.out.mkdir(parents=True, exist_ok=True)
         if not widget.grab().save(str(path), "PNG", 9):
             raise SystemExit(f"could not write {path}")
         print(f"{path} ({path.stat().st_size // 1024} KiB)")
 
-    def write(text: str) -> None:
+    def write(self, text: str) -> None:
+        from PySide6.QtGui import QTextCursor
+
+        window = self.window
         window.controller.dismiss()
         window.editor.setPlainText(text)
         window.editor.moveCursor(QTextCursor.MoveOperation.End)
         window.editor.setFocus()
-        app.processEvents()
+        self.app.processEvents()
 
-    def suggest(text: str) -> str:
-        write(text)
+    def suggest(self, text: str) -> str:
+        window = self.window
+        self.write(text)
         window.controller.trigger_now()
-        wait_until(
+        self.wait_until(
             lambda: window.controller.idle and bool(window.editor.ghost_text()), "a suggestion"
         )
         return window.editor.ghost_text()
 
-    def use_sampling(sampling: Any) -> None:
+    def use_sampling(self, sampling: Any) -> None:
+        window = self.window
         window.apply_settings(dataclasses.replace(window.settings, sampling=sampling))
 
-    wait_until(lambda: window.controller.model is not None, "the model to load")
 
-    if "editor" in shots:
-        print(f"editor: ghost {suggest(STORY)!r}")
-        save(window, "editor")
+def _shot_editor(s: _Session, model_id: str) -> None:
+    print(f"editor: ghost {s.suggest(STORY)!r}")
+    s.save(s.window, "editor")
 
-    if "settings-panel" in shots:
-        use_sampling(seeded)
-        window.resize(1180, 760)
-        write(CHART)
-        chart = window.settings_panel.chart
-        chart.set_view(None)
-        window.settings_panel.show()
-        window.resizeDocks([window.settings_panel], [470], Qt.Orientation.Horizontal)
-        wait_until(lambda: chart.view is not None, "the next-word chart")
-        save(window, "settings-panel")
-        window.settings_panel.hide()
-        use_sampling(greedy)
-        window.resize(900, 440)
 
-    if "draft" in shots:
-        use_sampling(seeded)
-        write(LETTER)
-        pieces: list[int] = []
-        window.drafts.progress.connect(lambda n, _rate: pieces.append(n))
-        window.generate_draft()
-        wait_until(lambda: len(pieces) >= 25 or not window.drafts.running, "the draft")
-        save(window, "draft", settle_ms=0)  # while it is still being written
-        print(f"draft: {window.editor.draft_text()!r}")
-        window.drafts.stop()
-        wait_until(lambda: not window.drafts.running, "the draft to stop")
-        window.editor.discard_draft()
-        use_sampling(greedy)
+def _shot_settings_panel(s: _Session, model_id: str) -> None:
+    from PySide6.QtCore import Qt
 
-    if "dark" in shots:
-        window.set_theme(Theme.DARK)
-        print(f"dark: ghost {suggest(NOTES)!r}")
-        save(window, "dark")
-        window.set_theme(Theme.LIGHT)
+    window = s.window
+    s.use_sampling(s.seeded)
+    window.resize(1180, 760)
+    s.write(CHART)
+    chart = window.settings_panel.chart
+    chart.set_view(None)
+    window.settings_panel.show()
+    window.resizeDocks([window.settings_panel], [470], Qt.Orientation.Horizontal)
+    s.wait_until(lambda: chart.view is not None, "the next-word chart")
+    s.save(window, "settings-panel")
+    window.settings_panel.hide()
+    s.use_sampling(s.greedy)
+    window.resize(900, 440)
 
-    if "model-manager" in shots:
-        write("")
-        manager = window.model_controller.open_model_manager()
-        manager.resize(900, 560)
-        manager.select_model(model.id)
-        save(manager, "model-manager")
-        manager.close()
 
-    window.editor.document().setModified(False)
-    window.close()
-    return 0
+def _shot_draft(s: _Session, model_id: str) -> None:
+    window = s.window
+    s.use_sampling(s.seeded)
+    s.write(LETTER)
+    pieces: list[int] = []
+    window.drafts.progress.connect(lambda n, _rate: pieces.append(n))
+    window.generate_draft()
+    s.wait_until(lambda: len(pieces) >= 25 or not window.drafts.running, "the draft")
+    s.save(window, "draft", settle_ms=0)  # while it is still being written
+    print(f"draft: {window.editor.draft_text()!r}")
+    window.drafts.stop()
+    s.wait_until(lambda: not window.drafts.running, "the draft to stop")
+    window.editor.discard_draft()
+    s.use_sampling(s.greedy)
+
+
+def _shot_dark(s: _Session, model_id: str) -> None:
+    from app.core.settings import Theme
+
+    s.window.set_theme(Theme.DARK)
+    print(f"dark: ghost {s.suggest(NOTES)!r}")
+    s.save(s.window, "dark")
+    s.window.set_theme(Theme.LIGHT)
+
+
+def _shot_model_manager(s: _Session, model_id: str) -> None:
+    s.write("")
+    manager = s.window.model_controller.open_model_manager()
+    manager.resize(900, 560)
+    manager.select_model(model_id)
+    s.save(manager, "model-manager")
+    manager.close()
+
+
+_SHOT: dict[str, Callable[[_Session, str], None]] = {
+    "editor": _shot_editor,
+    "settings-panel": _shot_settings_panel,
+    "draft": _shot_draft,
+    "dark": _shot_dark,
+    "model-manager": _shot_model_manager,
+}
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ def window_shown_seconds(model: Path | None, home: Path, timeout_s: float = 60.0
     with subprocess.Popen(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         for line in proc.stdout:  # the child exits by itself within a minute at most
             if line.strip() == SHOWN:
                 shown = time.perf_counter() - started

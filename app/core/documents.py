@@ -556,17 +556,34 @@ def _write_bytes(fh: BinaryIO, data: bytes) -> None:
     fh.write(data)
 
 
+#: Why a save failed, for the errors whose sentence needs nothing but the error code.
+_SAVE_REASONS: dict[int | None, Text] = {
+    errno.ENOSPC: QT_TRANSLATE_NOOP(
+        "Documents", "the disk is full. Free some space and save again."
+    ),
+    getattr(errno, "EDQUOT", None): QT_TRANSLATE_NOOP(
+        "Documents", "your disk quota is used up. Free some space and save again."
+    ),
+    errno.EROFS: _DISK_READ_ONLY,
+    errno.EISDIR: _IS_A_FOLDER,
+    errno.ENOTDIR: _PATH_THROUGH_FILE,
+    errno.ENAMETOOLONG: QT_TRANSLATE_NOOP("Documents", "the file name is too long for this disk."),
+    errno.EFBIG: QT_TRANSLATE_NOOP(
+        "Documents", "the file is too large for this disk's file system."
+    ),
+    errno.EIO: QT_TRANSLATE_NOOP(
+        "Documents",
+        "the disk reported a write error (the drive may be failing or disconnected).",
+    ),
+    errno.EBUSY: QT_TRANSLATE_NOOP("Documents", "the file is in use by another program."),
+}
+_SAVE_REASONS[getattr(errno, "ETXTBSY", None)] = _SAVE_REASONS[errno.EBUSY]
+_SAVE_REASONS.pop(None, None)  # the codes this platform does not have (no error has code None)
+
+
 def _save_reason(err: OSError, stage: str, folder: Path) -> Text:
     """What went wrong saving, for a writer; ``stage`` is "create", "write" or "replace"."""
     code = err.errno
-    if code == errno.ENOSPC:
-        return QT_TRANSLATE_NOOP("Documents", "the disk is full. Free some space and save again.")
-    if code == getattr(errno, "EDQUOT", None):
-        return QT_TRANSLATE_NOOP(
-            "Documents", "your disk quota is used up. Free some space and save again."
-        )
-    if code == errno.EROFS:
-        return _DISK_READ_ONLY
     if code in (errno.EACCES, errno.EPERM):
         if stage == "create":
             return QT_TRANSLATE_NOOP(
@@ -580,22 +597,8 @@ def _save_reason(err: OSError, stage: str, folder: Path) -> Text:
         return QT_TRANSLATE_NOOP(
             "Documents", "the folder “%1” does not exist (it may have been moved or deleted)."
         ).arg(folder)
-    if code == errno.EISDIR:
-        return _IS_A_FOLDER
-    if code == errno.ENOTDIR:
-        return _PATH_THROUGH_FILE
-    if code == errno.ENAMETOOLONG:
-        return QT_TRANSLATE_NOOP("Documents", "the file name is too long for this disk.")
-    if code == errno.EFBIG:
-        return QT_TRANSLATE_NOOP("Documents", "the file is too large for this disk's file system.")
-    if code == errno.EIO:
-        return QT_TRANSLATE_NOOP(
-            "Documents",
-            "the disk reported a write error (the drive may be failing or disconnected).",
-        )
-    if code in (errno.EBUSY, getattr(errno, "ETXTBSY", None)):
-        return QT_TRANSLATE_NOOP("Documents", "the file is in use by another program.")
-    return _os_reason(err)
+    reason = _SAVE_REASONS.get(code)
+    return reason if reason is not None else _os_reason(err)
 
 
 STALE_TEMP_SECONDS = 3600

@@ -551,7 +551,7 @@ class Engine:
             self.check_file()
             return self._complete(list(tokens), settings or SamplingSettings(), on_text, branch)
 
-    def _complete(
+    def _complete(  # noqa: C901 - one decode loop over shared state (logprob, owed, history)
         self,
         tokens: list[int],
         settings: SamplingSettings,

@@ -243,64 +243,11 @@ def _scan_layout(path: Path, buf: mmap.mmap | bytes, size: int) -> Layout:
     cur = _Cursor(buf, size)
     section = "the header"
     try:
-        magic = cur.take(4)
-        if magic != GGUF_MAGIC:
-            raise ModelFileError(
-                path, f"not a GGUF file (starts with {magic!r}, expected {GGUF_MAGIC!r})"
-            )
-        version = cur.unpack("<I")
-        if version not in SUPPORTED_VERSIONS:
-            raise ModelFileError(
-                path,
-                f"unsupported GGUF version {version} "
-                f"(supported: {', '.join(map(str, SUPPORTED_VERSIONS))})",
-            )
-        n_tensors = cur.unpack("<Q")
-        n_kv = cur.unpack("<Q")
-        _check_counts(path, size, n_tensors, n_kv)
-        alignment = DEFAULT_ALIGNMENT
+        version, n_tensors, n_kv = _read_header(path, cur, size)
         section = "the metadata"
-        fields: dict[str, Any] = {}
-        types: dict[str, tuple[int, int | None]] = {}
-        vocab: list[bytes] | None = None
-        for i in range(n_kv):
-            cur.where = f"metadata key #{i + 1}"
-            key = cur.text("a metadata key", name=True)
-            if key in fields:
-                raise _Absurd(f"metadata key {key!r} appears twice")
-            cur.where = f"the value of {key!r}"
-            vtype = cur.unpack("<I")
-            item_type = None
-            if vtype == ARRAY:
-                item_type, value, items = _read_array(cur, key, keep=key == TOKENS_KEY)
-                if items is not None:
-                    vocab = items
-            else:
-                value = _read_scalar(cur, vtype, key)
-            fields[key], types[key] = value, (vtype, item_type)
-            if key == "general.alignment":
-                if vtype != 4 or not value or value & (value - 1):
-                    raise ModelFileError(path, f"invalid general.alignment {value!r}")
-                alignment = int(value)
+        fields, types, vocab, alignment = _read_metadata(path, cur, n_kv)
         section = "the tensor index"
-        tensors: list[TensorEntry] = []
-        for i in range(n_tensors):
-            cur.where = f"tensor #{i + 1}"
-            name = cur.text("a tensor name", name=True)
-            cur.where = f"tensor {name!r}"
-            n_dims = cur.unpack("<I")
-            if not 1 <= n_dims <= MAX_DIMS:
-                raise ModelFileError(
-                    path, f"tensor {name!r} has {n_dims} dimensions (1 to {MAX_DIMS} allowed)"
-                )
-            shape = tuple(cur.unpack("<Q") for _ in range(n_dims))
-            if any(d == 0 or d > 1 << 40 for d in shape):
-                raise ModelFileError(path, f"tensor {name!r} has an absurd shape {shape}")
-            type_id = cur.unpack("<I")
-            if type_id not in _KNOWN_TYPE_IDS:
-                raise ModelFileError(path, f"tensor {name!r} has unknown type id {type_id}")
-            offset = cur.unpack("<Q")
-            tensors.append(TensorEntry(name, shape, type_id, offset))
+        tensors = _read_tensor_index(path, cur, n_tensors)
     except _Truncated:
         inside = f", inside {cur.where}" if cur.where else ""
         raise ModelFileError(
@@ -318,6 +265,79 @@ def _scan_layout(path: Path, buf: mmap.mmap | bytes, size: int) -> Layout:
         )
     _check_tensor_data(path, tensors, alignment, data_start, size)
     return Layout(version, alignment, data_start, fields, tensors, types, vocab)
+
+
+def _read_header(path: Path, cur: _Cursor, size: int) -> tuple[int, int, int]:
+    """The magic, the version and the two counts: (version, n_tensors, n_kv)."""
+    magic = cur.take(4)
+    if magic != GGUF_MAGIC:
+        raise ModelFileError(
+            path, f"not a GGUF file (starts with {magic!r}, expected {GGUF_MAGIC!r})"
+        )
+    version = cur.unpack("<I")
+    if version not in SUPPORTED_VERSIONS:
+        raise ModelFileError(
+            path,
+            f"unsupported GGUF version {version} "
+            f"(supported: {', '.join(map(str, SUPPORTED_VERSIONS))})",
+        )
+    n_tensors = cur.unpack("<Q")
+    n_kv = cur.unpack("<Q")
+    _check_counts(path, size, n_tensors, n_kv)
+    return version, n_tensors, n_kv
+
+
+def _read_metadata(
+    path: Path, cur: _Cursor, n_kv: int
+) -> tuple[dict[str, Any], dict[str, tuple[int, int | None]], list[bytes] | None, int]:
+    """The key/value pairs: (fields, their types, the vocabulary if any, the alignment)."""
+    alignment = DEFAULT_ALIGNMENT
+    fields: dict[str, Any] = {}
+    types: dict[str, tuple[int, int | None]] = {}
+    vocab: list[bytes] | None = None
+    for i in range(n_kv):
+        cur.where = f"metadata key #{i + 1}"
+        key = cur.text("a metadata key", name=True)
+        if key in fields:
+            raise _Absurd(f"metadata key {key!r} appears twice")
+        cur.where = f"the value of {key!r}"
+        vtype = cur.unpack("<I")
+        item_type = None
+        if vtype == ARRAY:
+            item_type, value, items = _read_array(cur, key, keep=key == TOKENS_KEY)
+            if items is not None:
+                vocab = items
+        else:
+            value = _read_scalar(cur, vtype, key)
+        fields[key], types[key] = value, (vtype, item_type)
+        if key == "general.alignment":
+            if vtype != 4 or not value or value & (value - 1):
+                raise ModelFileError(path, f"invalid general.alignment {value!r}")
+            alignment = int(value)
+    return fields, types, vocab, alignment
+
+
+def _read_tensor_index(path: Path, cur: _Cursor, n_tensors: int) -> list[TensorEntry]:
+    """Each tensor's name, shape, type and data offset, checked as far as they go alone."""
+    tensors: list[TensorEntry] = []
+    for i in range(n_tensors):
+        cur.where = f"tensor #{i + 1}"
+        name = cur.text("a tensor name", name=True)
+        cur.where = f"tensor {name!r}"
+        n_dims = cur.unpack("<I")
+        if not 1 <= n_dims <= MAX_DIMS:
+            raise ModelFileError(
+                path, f"tensor {name!r} has {n_dims} dimensions (1 to {MAX_DIMS} allowed)"
+            )
+        shape = tuple(cur.unpack("<Q") for _ in range(n_dims))
+        if any(d == 0 or d > 1 << 40 for d in shape):
+            raise ModelFileError(path, f"tensor {name!r} has an absurd shape {shape}")
+        type_id = cur.unpack("<I")
+        if type_id not in _KNOWN_TYPE_IDS:
+            raise ModelFileError(path, f"tensor {name!r} has unknown type id {type_id}")
+        offset = cur.unpack("<Q")
+        tensors.append(TensorEntry(name, shape, type_id, offset))
+    return tensors
 
 
 def _check_tensor_data(

@@ -273,29 +273,9 @@ def _first(value: Any) -> Any:
 def _check_hparams(
     path: Path, arch: str, spec: ArchSpec, layout: Layout, hp: Mapping[str, int]
 ) -> None:
-    fields, types = layout.fields, layout.types
-    for name, label, limit in _HPARAMS:
-        values = _numbers(fields.get(f"{arch}.{label}")) if name != "n_vocab" else [hp[name]]
-        odd = [v for v in values if not math.isfinite(v)]
-        if odd:
-            raise ModelFileError(path, f"{arch}.{label} is {odd[0]}, not a number of anything")
-        big = max(values, default=0)
-        if big > limit:
-            raise ModelFileError(
-                path, f"{arch}.{label} {int(big):,} is absurd (at most {limit:,} is possible)"
-            )
-    for pattern, want in _KEY_TYPES.items():
-        k = pattern.replace("{a}", arch)
-        if k not in types:
-            continue
-        vtype, item = types[k]
-        if vtype == want:
-            continue
-        if pattern in _PER_LAYER and vtype == ARRAY and item in (_U32, _I32):
-            continue
-        raise ModelFileError(
-            path, f"{k} has type {value_type_name(vtype)}, expected {value_type_name(want)}"
-        )
+    """The hyperparameters: in range, of the right types, consistent with each other."""
+    _check_limits(path, arch, layout, hp)
+    _check_key_types(path, arch, layout)
     for name, label, _limit in _HPARAMS:
         if hp[name] <= 0:
             raise ModelFileError(path, f"{arch}.{label} must be positive, got {hp[name]}")
@@ -304,9 +284,46 @@ def _check_hparams(
             path,
             f"embedding length {hp['n_embd']} is not divisible by head count {hp['n_head']}",
         )
+    _check_per_layer(path, arch, layout, hp)
+    _check_options(path, arch, spec, layout)
+    _check_head_sizes(path, arch, spec, layout, hp)
+
+
+def _check_limits(path: Path, arch: str, layout: Layout, hp: Mapping[str, int]) -> None:
+    """No hyperparameter beyond what any file could hold (a flipped byte, not a model)."""
+    for name, label, limit in _HPARAMS:
+        values = _numbers(layout.fields.get(f"{arch}.{label}")) if name != "n_vocab" else [hp[name]]
+        odd = [v for v in values if not math.isfinite(v)]
+        if odd:
+            raise ModelFileError(path, f"{arch}.{label} is {odd[0]}, not a number of anything")
+        big = max(values, default=0)
+        if big > limit:
+            raise ModelFileError(
+                path, f"{arch}.{label} {int(big):,} is absurd (at most {limit:,} is possible)"
+            )
+
+
+def _check_key_types(path: Path, arch: str, layout: Layout) -> None:
+    """Each known key has the type llama.cpp reads it as (per-layer keys may be arrays)."""
+    for pattern, want in _KEY_TYPES.items():
+        k = pattern.replace("{a}", arch)
+        if k not in layout.types:
+            continue
+        vtype, item = layout.types[k]
+        if vtype == want:
+            continue
+        if pattern in _PER_LAYER and vtype == ARRAY and item in (_U32, _I32):
+            continue
+        raise ModelFileError(
+            path, f"{k} has type {value_type_name(vtype)}, expected {value_type_name(want)}"
+        )
+
+
+def _check_per_layer(path: Path, arch: str, layout: Layout, hp: Mapping[str, int]) -> None:
+    """A per-layer array must give every layer the same value: these architectures need one."""
     for pattern in _PER_LAYER:
         k = pattern.replace("{a}", arch)
-        value = fields.get(k)
+        value = layout.fields.get(k)
         if isinstance(value, ArrayValue) or (
             isinstance(value, list) and (len(value) != hp["n_layer"] or len(set(value)) > 1)
         ):
@@ -314,6 +331,11 @@ def _check_hparams(
             raise ModelFileError(
                 path, f"{k} varies per layer ({shown}); {arch} needs one value for every layer"
             )
+
+
+def _check_options(path: Path, arch: str, spec: ArchSpec, layout: Layout) -> None:
+    """The epsilon, no mixture-of-experts parts, a RoPE scaling llama.cpp knows."""
+    fields = layout.fields
     eps_key = f"{arch}.{spec.epsilon_key}"
     eps = fields.get(eps_key)
     if isinstance(eps, float) and not 0.0 < eps < 1.0:  # NaN fails this too
@@ -335,12 +357,18 @@ def _check_hparams(
             f"{arch}.rope.scaling.type {scaling!r} is not one llama.cpp knows "
             f"({', '.join(_ROPE_SCALING_TYPES)})",
         )
+
+
+def _check_head_sizes(
+    path: Path, arch: str, spec: ArchSpec, layout: Layout, hp: Mapping[str, int]
+) -> None:
+    """Explicit key and value lengths: sane, and the head width where the arch fixes it."""
     head_dim = hp["n_embd"] // hp["n_head"]
     for suffix in ("key_length", "value_length", "key_length_swa", "value_length_swa"):
         k = f"{arch}.attention.{suffix}"
-        if k not in fields:
+        if k not in layout.fields:
             continue
-        value = as_int(fields[k])
+        value = as_int(layout.fields[k])
         if spec.fixed_head_dim and value != head_dim:
             raise ModelFileError(
                 path,

@@ -173,40 +173,54 @@ class GhostTextEdit(QPlainTextEdit):
         self._moved_by_edit = False
         key, mods = event.key(), event.modifiers()
         alt = mods & Qt.KeyboardModifier.AltModifier
-        ctrl = mods & Qt.KeyboardModifier.ControlModifier
         if alt and key == Qt.Key.Key_Backslash:
             self._controller.trigger_now()
             return
         if alt and key in (Qt.Key.Key_BracketRight, Qt.Key.Key_BracketLeft):
             self._controller.next_alternative(1 if key == Qt.Key.Key_BracketRight else -1)
             return
-        if self._drafts is not None and self._drafts.pending:
-            if key == Qt.Key.Key_Escape:
-                if self._drafts.running:
-                    self._drafts.stop()
-                else:
-                    self._drafts.discard()
-                return
-            if key == Qt.Key.Key_Tab and not mods and self.accept_draft():
-                return
-            if event.text() or key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):
-                self._drafts.discard()  # writing on: the draft was not wanted
-        if self._ghost:
-            if key == Qt.Key.Key_Tab and not mods and self.accept_all():
-                return
-            if key == Qt.Key.Key_Backtab and self.accept_line():
-                return
-            if key == Qt.Key.Key_Right and ctrl and self.accept_word():
-                return
-            if key == Qt.Key.Key_Escape and self.dismiss():
-                return
-            typed = event.text()
-            if typed and typed.isprintable() and not (ctrl or alt):
-                rest = type_through(self._ghost, typed)
-                if rest is not None:
-                    self._type_through(event, typed, rest)
-                    return
+        drafts = self._drafts
+        if drafts is not None and drafts.pending and self._draft_key(drafts, event):
+            return
+        if self._ghost and self._ghost_key(event):
+            return
         super().keyPressEvent(event)
+
+    def _draft_key(self, drafts: DraftController, event: QKeyEvent) -> bool:
+        """A key while a draft is pending; True when it was the draft's (Esc, Tab)."""
+        key, mods = event.key(), event.modifiers()
+        if key == Qt.Key.Key_Escape:
+            if drafts.running:
+                drafts.stop()
+            else:
+                drafts.discard()
+            return True
+        if key == Qt.Key.Key_Tab and not mods and self.accept_draft():
+            return True
+        if event.text() or key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):
+            drafts.discard()  # writing on: the draft was not wanted
+        return False
+
+    def _ghost_key(self, event: QKeyEvent) -> bool:
+        """A key while a ghost shows; True when it accepted, dismissed or typed through it."""
+        key, mods = event.key(), event.modifiers()
+        alt = mods & Qt.KeyboardModifier.AltModifier
+        ctrl = mods & Qt.KeyboardModifier.ControlModifier
+        if key == Qt.Key.Key_Tab and not mods and self.accept_all():
+            return True
+        if key == Qt.Key.Key_Backtab and self.accept_line():
+            return True
+        if key == Qt.Key.Key_Right and ctrl and self.accept_word():
+            return True
+        if key == Qt.Key.Key_Escape and self.dismiss():
+            return True
+        typed = event.text()
+        if typed and typed.isprintable() and not (ctrl or alt):
+            rest = type_through(self._ghost, typed)
+            if rest is not None:
+                self._type_through(event, typed, rest)
+                return True
+        return False
 
     def _type_through(self, event: QKeyEvent, typed: str, rest: str) -> None:
         """Let Qt insert the typed character (normal typing and undo), keep the rest."""

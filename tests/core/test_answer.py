@@ -32,7 +32,8 @@ def test_the_ghost_is_cut_where_confidence_falls_on_a_word_end() -> None:
         "a man with a gun"
     )
     shown = present(answer, SENTENCE, prefix="She saw ", min_confidence=0.95)
-    assert shown.text == "" and shown.settled  # even the first word is a guess: nothing
+    assert shown.text == ""  # even the first word is a guess: nothing
+    assert shown.settled
 
 
 def test_a_word_the_confidence_cuts_in_half_is_not_shown() -> None:
@@ -45,7 +46,8 @@ def test_a_streamed_word_waits_for_what_comes_after_it() -> None:
     """While streaming, the last word may go on ("man" -> "manor"): it waits."""
     answer = stream([("a", 0.9), (" man", 0.9)], final=False)
     shown = present(answer, SENTENCE, prefix="She saw ", min_confidence=0.5)
-    assert shown.text == "a" and not shown.settled
+    assert shown.text == "a"
+    assert not shown.settled
     answer.add(" in", math.log(0.9**3))
     assert present(answer, SENTENCE, prefix="She saw ", min_confidence=0.5).text == "a man"
 
@@ -53,7 +55,8 @@ def test_a_streamed_word_waits_for_what_comes_after_it() -> None:
 def test_confidence_is_the_probability_of_the_ghost() -> None:
     answer = stream([("a", 0.5), (" man", 0.5), (" who", 0.01)])
     shown = present(answer, SENTENCE, prefix="She saw ", min_confidence=0.2)
-    assert shown.text == "a man" and shown.confidence == pytest.approx(0.25)
+    assert shown.text == "a man"
+    assert shown.confidence == pytest.approx(0.25)
 
 
 def test_an_unscored_answer_is_shown_whole() -> None:
@@ -67,10 +70,13 @@ def test_an_unscored_answer_is_shown_whole() -> None:
 def test_junk_is_cut_and_an_answer_opening_with_it_is_flagged() -> None:
     clean_head = Answer("hated to open <em>it</em> now.", final=True, ended=True)
     shown = present(clean_head, SENTENCE, prefix="she ")
-    assert shown.text == "hated to open" and not shown.junk and shown.settled
+    assert shown.text == "hated to open"
+    assert not shown.junk
+    assert shown.settled
     opening = Answer("<strong>Lydia</strong> standing there.", final=True, ended=True)
     shown = present(opening, SENTENCE, prefix="She saw ")
-    assert shown.text == "" and shown.junk
+    assert shown.text == ""
+    assert shown.junk
     # without the filter the same answer is shown as it came (the eval's "before")
     assert present(opening, SENTENCE, prefix="She saw ", filter_junk=False).text.startswith("<")
 

@@ -42,8 +42,10 @@ def test_bench_smoke_runs_every_measurement(tiny_model: TestModel, tmp_path: Pat
     (model,) = report["models"].values()
     for pace in (150, 60):
         replay = model[f"replay_{pace}ms"]
-        assert replay["chars"] == 240 and replay["requests"] >= 1
-        assert replay["paints"] >= 1 and replay["stale_paints"] == 0
+        assert replay["chars"] == 240
+        assert replay["requests"] >= 1
+        assert replay["paints"] >= 1
+        assert replay["stale_paints"] == 0
         assert replay["event_loop_lag_ms"]["n"] > 100  # the 5 ms probe ran throughout
         assert replay["request_to_first_paint_ms"]["n"] >= 1
         assert replay["prefills"] >= 1  # typing evaluated the text ahead of the requests
@@ -51,9 +53,11 @@ def test_bench_smoke_runs_every_measurement(tiny_model: TestModel, tmp_path: Pat
     tp = model["throughput"]["prompt_32"]
     assert tp["ghostpen"]["generation_tokens_per_s"] > 0
     assert tp["llama_cpp_python"]["generation_tokens_per_s"] > 0
-    assert model["load_ms"] > 0 and model["rss_loaded_bytes"] > 50 * 2**20
+    assert model["load_ms"] > 0
+    assert model["rss_loaded_bytes"] > 50 * 2**20
     assert model["window_shown_s"] > 0
-    assert "typing replay at 150 ms/key" in done.stdout and "generation vs llama" in done.stdout
+    assert "typing replay at 150 ms/key" in done.stdout
+    assert "generation vs llama" in done.stdout
     assert table(report) in done.stdout
 
 
@@ -119,23 +123,29 @@ def test_headless_bench_measures_throughput_and_footprint_without_qt(
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Qt was blocked throughout" in done.stdout  # the control: the hook did block
     report = json.loads(out.read_text())
-    assert report["replay"] is False and report["gpu_layers"] == -1
+    assert report["replay"] is False
+    assert report["gpu_layers"] == -1
     (model,) = report["models"].values()
     tp = model["throughput"]
     assert tp["prompt_32"]["ghostpen"]["generation_tokens_per_s"] > 0
     assert tp["prompt_32"]["llama_cpp_python"]["prompt_tokens_per_s"] > 0
-    assert model["load_ms"] > 0 and model["rss_loaded_bytes"] > 20 * 2**20
-    assert model["rss_after_completion_bytes"] > 0 and model["completion_tokens"] >= 1
+    assert model["load_ms"] > 0
+    assert model["rss_loaded_bytes"] > 20 * 2**20
+    assert model["rss_after_completion_bytes"] > 0
+    assert model["completion_tokens"] >= 1
     assert not [k for k in model if k.startswith("replay_")]
-    assert "window_shown_s" not in model and "rss_after_replay_bytes" not in model
+    assert "window_shown_s" not in model
+    assert "rss_after_replay_bytes" not in model
     assert "replay and window start-up skipped" in done.stdout
     assert "footprint (engine alone, no Qt)" in done.stdout
     from app.core.llama_runtime import build_info
 
     if build_info().gpu_offload:
-        assert tp["gpu"]["layers"] == -1 and tp["gpu"]["cpu_saw_no_gpu"]
+        assert tp["gpu"]["layers"] == -1
+        assert tp["gpu"]["cpu_saw_no_gpu"]
     else:  # GPU layers asked of a CPU build: said, and measured on the CPU
-        assert "gpu" not in tp and "cannot offload" in tp["gpu_note"]
+        assert "gpu" not in tp
+        assert "cannot offload" in tp["gpu_note"]
         assert "cannot offload to a GPU" in done.stdout
 
 
@@ -149,7 +159,8 @@ def test_cpu_and_gpu_side_by_side(tiny_model: TestModel) -> None:
 
     tp = measure(tiny_model["q8_0"], repeats=1, sizes=(32,), gpu_layers=0, side_by_side=True)
     gpu = tp["gpu"]
-    assert gpu["layers"] == 0 and gpu["cpu_saw_no_gpu"]
+    assert gpu["layers"] == 0
+    assert gpu["cpu_saw_no_gpu"]
     for side in (tp, gpu):
         for contender in ("ghostpen", "llama_cpp_python"):
             assert side["prompt_32"][contender]["generation_tokens_per_s"] > 0

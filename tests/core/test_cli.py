@@ -22,7 +22,7 @@ from tests.support.models import TestModel
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def ghostpen(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def ghostpen(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app", *map(str, args)],
         input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=300,
@@ -35,7 +35,8 @@ def assert_clean_failure(proc: subprocess.CompletedProcess[str], fragment: str) 
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("ghostpen: error: "), proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ghostpen: error: "), proc.stderr
     assert fragment in lines[0]
 
 
@@ -46,7 +47,8 @@ def test_convert_quantize_inspect_complete(tiny_model: TestModel, tmp_path: Path
     f16 = tmp_path / "cli-f16.gguf"
     proc = ghostpen("convert", tiny_model.checkpoint, f16, "--outtype", "f16")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "" and f16.is_file()
+    assert proc.stdout == ""
+    assert f16.is_file()
 
     q8 = tmp_path / "cli-q8.gguf"
     proc = ghostpen("quantize", f16, q8, "--type", "q8_0", "--threads", "2")
@@ -56,11 +58,14 @@ def test_convert_quantize_inspect_complete(tiny_model: TestModel, tmp_path: Path
     proc = ghostpen("inspect", q8, "--json")
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
-    assert info["architecture"] == "gpt2" and info["file_type"] == "Q8_0"
-    assert info["context_length"] == 128 and info["vocab_size"] == 50257
+    assert info["architecture"] == "gpt2"
+    assert info["file_type"] == "Q8_0"
+    assert info["context_length"] == 128
+    assert info["vocab_size"] == 50257
 
     proc = ghostpen("inspect", q8)
-    assert "architecture" in proc.stdout and "Q8_0" in proc.stdout
+    assert "architecture" in proc.stdout
+    assert "Q8_0" in proc.stdout
 
     text = "The ship left the harbour before dawn"
     proc = ghostpen("complete", "--model", q8, "--max-tokens", "10", *GREEDY_ARGS, text)
@@ -76,7 +81,8 @@ def test_convert_quantize_inspect_complete(tiny_model: TestModel, tmp_path: Path
     proc = ghostpen(
         "complete", "--model", q8, "--max-tokens", "10", "--no-heal", *GREEDY_ARGS, text
     )
-    assert proc.returncode == 0 and proc.stdout == raw.text
+    assert proc.returncode == 0
+    assert proc.stdout == raw.text
 
 
 def test_complete_reads_stdin_and_prints_timings(tiny_model: TestModel) -> None:
@@ -85,8 +91,10 @@ def test_complete_reads_stdin_and_prints_timings(tiny_model: TestModel) -> None:
                  "--timings", "-", stdin=text)  # fmt: skip
     b = ghostpen("complete", "-m", tiny_model["q8_0"], "--max-tokens", "6", *GREEDY_ARGS, text)
     assert a.returncode == b.returncode == 0, a.stderr + b.stderr
-    assert a.stdout == b.stdout and a.stdout
-    assert "tokens/s" in a.stderr and "evaluated" in a.stderr
+    assert a.stdout == b.stdout
+    assert a.stdout
+    assert "tokens/s" in a.stderr
+    assert "evaluated" in a.stderr
 
 
 def test_missing_model_fails_cleanly(tmp_path: Path) -> None:
@@ -135,7 +143,9 @@ def test_non_utf8_stdin_fails_cleanly(tiny_model: TestModel) -> None:
         [sys.executable, "-m", "app", "complete", "-m", str(tiny_model["q8_0"]), "-"],
         input=b"caf\xe9 latte", capture_output=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
-    assert proc.returncode == 1 and b"not UTF-8" in proc.stderr and b"Traceback" not in proc.stderr
+    assert proc.returncode == 1
+    assert b"not UTF-8" in proc.stderr
+    assert b"Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -150,16 +160,20 @@ def test_non_utf8_stdin_fails_cleanly(tiny_model: TestModel) -> None:
 )
 def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     proc = ghostpen(*args)
-    assert proc.returncode == 2 and "usage:" in proc.stderr
+    assert proc.returncode == 2
+    assert "usage:" in proc.stderr
 
 
 def test_help_lists_the_commands_and_version() -> None:
     proc = ghostpen("--help")
-    assert proc.returncode == 0 and "complete" in proc.stdout and "quantize" in proc.stdout
+    assert proc.returncode == 0
+    assert "complete" in proc.stdout
+    assert "quantize" in proc.stdout
     assert "draft" in proc.stdout
     assert ghostpen("--version").stdout.startswith("ghostpen ")
     gui_help = ghostpen("gui", "--help")
-    assert gui_help.returncode == 0 and "--model" in gui_help.stdout
+    assert gui_help.returncode == 0
+    assert "--model" in gui_help.stdout
 
 
 # --------------------------------------------------------------------------- draft
@@ -177,7 +191,8 @@ def test_draft_prints_the_engines_continuation(tiny_model: TestModel) -> None:
     model = tiny_model["q8_0"]
     text = "The letter arrived on a Tuesday, and"
     proc = ghostpen("draft", "-m", model, *GREEDY_ARGS, text)
-    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
     expected = engine_text(model, text, GREEDY.with_changes(max_tokens=DRAFT_MAX_TOKENS))
     assert proc.stdout == expected
     assert len(proc.stdout) > len(engine_text(model, text, GREEDY.with_changes(max_tokens=32)))
@@ -194,7 +209,8 @@ def test_draft_reads_stdin_and_prints_timings(tiny_model: TestModel) -> None:
         == b.stdout
         == engine_text(tiny_model["q8_0"], text, GREEDY.with_changes(max_tokens=40))
     )
-    assert "generated 40 tokens" in a.stderr and "tokens/s" in a.stderr
+    assert "generated 40 tokens" in a.stderr
+    assert "tokens/s" in a.stderr
     assert b.stderr == ""
 
 
@@ -228,9 +244,12 @@ def test_ctrl_c_stops_a_draft_cleanly_keeping_what_was_printed(tiny_model: TestM
     stderr = err.decode("utf-8")
     assert child.returncode == 130, stderr
     assert stderr.endswith("stop: cancelled; seed 0\nghostpen: interrupted\n"), stderr
-    assert "Traceback" not in stderr and len(stderr.splitlines()) == 2
+    assert "Traceback" not in stderr
+    assert len(stderr.splitlines()) == 2
     full = engine_text(model, text, GREEDY.with_changes(max_tokens=4096))
-    assert first and full.startswith(printed) and len(printed) < len(full)
+    assert first
+    assert full.startswith(printed)
+    assert len(printed) < len(full)
 
 
 @pytest.mark.parametrize("command", ["complete", "draft"])
@@ -280,7 +299,9 @@ def test_resolve_an_explicit_default_value_still_beats_the_preset() -> None:
     """--temperature 0.7 is the default value, but it was given, so precise's 0.3 loses."""
     got = resolve_sampling(parse("draft", "--preset", "precise", "--temperature", "0.7"))
     assert got == PRESETS["precise"].with_changes(temperature=0.7, max_tokens=DRAFT_MAX_TOKENS)
-    assert got.top_k == 20 and got.min_p == 0.1 and got.repeat_penalty == 1.15
+    assert got.top_k == 20
+    assert got.min_p == 0.1
+    assert got.repeat_penalty == 1.15
 
 
 def test_resolve_request_options_with_a_preset() -> None:

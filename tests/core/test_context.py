@@ -392,46 +392,50 @@ def _reference_start(text: str, cursor: int, count: Counter, budget: int) -> int
         return inner[0] if inner else cursor
     best = fitting[0]
     limit = cursor - math.ceil((cursor - best) * COARSE_KEEP_RATIO)
-
-    def non_blank_line_at(i: int) -> bool:
-        j = i
-        while j < cursor and text[j].isspace() and text[j] not in _LB:
-            j += 1
-        return j < cursor and not text[j].isspace()
-
     lines = [
         i
         for i in range(1, limit + 1)
         if text[i - 1] in _LB
         and not (text[i - 1] == "\r" and text[i] == "\n")
-        and non_blank_line_at(i)
+        and _non_blank_line_at(text, i, cursor)
         and _boundary(text, i)
     ]
-
-    def paragraph(i: int) -> bool:
-        k = i - 1
-        if text[k] == "\u2029":
-            return True
-        if text[k] == "\n" and k > 0 and text[k - 1] == "\r":
-            k -= 1
-        previous_line = re.split(r"\r\n|[\r\n\u2028\u2029]", text[:k])[-1]
-        return previous_line.strip() == ""
-
-    def sentence(i: int) -> bool:
-        if text[i].islower():
-            return False
-        head = text[:i].rstrip().rstrip("\"'”’»)]}")
-        return head.endswith((".", "!", "?", "…"))
-
     for tier in (
-        [i for i in lines if paragraph(i)],
+        [i for i in lines if _starts_paragraph(text, i)],
         lines,
-        [i for i in words if i <= limit and sentence(i)],
+        [i for i in words if i <= limit and _starts_sentence(text, i)],
     ):
         chosen = [i for i in tier if fits(i)]
         if chosen:
             return chosen[0]
     return best
+
+
+def _non_blank_line_at(text: str, i: int, cursor: int) -> bool:
+    """The line from ``i`` has something but blanks before the cursor."""
+    j = i
+    while j < cursor and text[j].isspace() and text[j] not in _LB:
+        j += 1
+    return j < cursor and not text[j].isspace()
+
+
+def _starts_paragraph(text: str, i: int) -> bool:
+    """The line that starts at ``i`` follows a blank line (or a paragraph separator)."""
+    k = i - 1
+    if text[k] == "\u2029":
+        return True
+    if text[k] == "\n" and k > 0 and text[k - 1] == "\r":
+        k -= 1
+    previous_line = re.split(r"\r\n|[\r\n\u2028\u2029]", text[:k])[-1]
+    return previous_line.strip() == ""
+
+
+def _starts_sentence(text: str, i: int) -> bool:
+    """The word at ``i`` follows a sentence end and does not start in lower case."""
+    if text[i].islower():
+        return False
+    head = text[:i].rstrip().rstrip("\"'”’»)]}")
+    return head.endswith((".", "!", "?", "…"))
 
 
 _ALPHABET = st.sampled_from(
@@ -493,7 +497,8 @@ def test_extend_prompt_keeps_the_start_while_it_fits_and_slides_with_room() -> N
     for cursor in range(first + 1, len(words)):
         calls.clear()
         got = extend_prompt(previous, words, cursor, count, budget_tokens=50)
-        assert got.prefix == words[got.prefix_start : cursor] and got.prefix_tokens <= 50
+        assert got.prefix == words[got.prefix_start : cursor]
+        assert got.prefix_tokens <= 50
         if got.prefix.startswith(previous.prefix):
             reused += 1
             assert len(calls) == 1  # one count, no search

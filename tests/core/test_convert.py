@@ -148,11 +148,15 @@ def test_metadata_is_complete(tiny_model: TestModel) -> None:
     tokens = value("tokenizer.ggml.tokens")
     types = value("tokenizer.ggml.token_type")
     merges = value("tokenizer.ggml.merges")
-    assert isinstance(tokens, list) and isinstance(types, list) and isinstance(merges, list)
+    assert isinstance(tokens, list)
+    assert isinstance(types, list)
+    assert isinstance(merges, list)
     assert len(tokens) == len(types) == 50257
-    assert tokens[50256] == "<|endoftext|>" and types[50256] == gguf.TokenType.CONTROL
+    assert tokens[50256] == "<|endoftext|>"
+    assert types[50256] == gguf.TokenType.CONTROL
     assert types[0] == gguf.TokenType.NORMAL
-    assert len(merges) == 50000 and merges[0] == "Ġ t"
+    assert len(merges) == 50000
+    assert merges[0] == "Ġ t"
     assert value("gpt2.attention.layer_norm_epsilon") == pytest.approx(1e-5)
 
 
@@ -179,7 +183,8 @@ def test_tokenizer_json_and_prefixed_keys_give_the_same_model(
     a, b = gguf.GGUFReader(out), gguf.GGUFReader(tiny_model["f32"])
     for key in ("tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type"):
         fa, fb = a.get_field(key), b.get_field(key)
-        assert fa is not None and fb is not None
+        assert fa is not None
+        assert fb is not None
         assert fa.contents() == fb.contents(), key
     for ta, tb in zip(a.tensors, b.tensors, strict=True):
         assert ta.name == tb.name
@@ -206,7 +211,8 @@ def test_pickle_only_folder_is_refused_with_a_reason(tmp_path: Path, tiny_model:
     with pytest.raises(ConversionError) as info:
         convert_checkpoint(folder, tmp_path / "out.gguf")
     message = str(info.value)
-    assert "pytorch_model.bin" in message and "model.safetensors" in message
+    assert "pytorch_model.bin" in message
+    assert "model.safetensors" in message
     assert "arbitrary code" in message
     assert not (tmp_path / "out.gguf").exists()
 
@@ -238,7 +244,8 @@ def test_progress_is_reported_and_cancel_leaves_nothing(
 ) -> None:
     seen: list[ConvertProgress] = []
     convert_checkpoint(tiny_model.checkpoint, tmp_path / "a.gguf", "f16", progress=seen.append)
-    assert seen[0].done == 0 and seen[-1].done == seen[-1].total == 2 + 2 * 12 + 2
+    assert seen[0].done == 0
+    assert seen[-1].done == seen[-1].total == 2 + 2 * 12 + 2
     assert [p.done for p in seen] == sorted(p.done for p in seen)
 
     cancel = threading.Event()

@@ -61,9 +61,7 @@ formats = st.builds(
 # Writers' text: any character except lone surrogates (no encoding can store them), "\r"
 # (a line break marker) and NUL (which marks binary files). "\n" is made frequent.
 editor_text = st.lists(
-    st.one_of(
-        st.just("\n"), st.characters(blacklist_characters="\r\x00", blacklist_categories=("Cs",))
-    ),
+    st.one_of(st.just("\n"), st.characters(exclude_characters="\r\x00", exclude_categories=["Cs"])),
     max_size=60,
 ).map("".join)
 
@@ -79,7 +77,7 @@ def file_bytes(draw: st.DrawFn) -> bytes:
         st.lists(
             st.one_of(
                 st.sampled_from(["\n", "\r\n", "\r"]),
-                st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                st.characters(exclude_characters="\x00", exclude_categories=["Cs"]),
             ),
             max_size=40,
         )
@@ -187,7 +185,8 @@ def test_legacy_round_trip_through_disk(text: str, fmt: TextFormat) -> None:
         if "\n" in text:
             assert doc.format.newline == fmt.newline
         if doc.format.encoding != "utf-8":  # not a text that happens to be valid UTF-8
-            assert doc.notice is not None and "It will be saved as" in doc.notice
+            assert doc.notice is not None
+            assert "It will be saved as" in doc.notice
 
 
 def test_encode_writes_every_line_break_in_the_format_style() -> None:
@@ -748,7 +747,8 @@ def test_full_disk_for_real_leaves_the_original_intact(tmp_path: Path) -> None:
         with pytest.raises(DocumentError) as info:
             save_document(target, "the new version is much longer\n" * 1000, DEFAULT_FORMAT)
         message = str(info.value)
-        assert "the disk is full" in message and "The file on disk was not changed." in message
+        assert "the disk is full" in message
+        assert "The file on disk was not changed." in message
         assert target.read_bytes() == before
         assert _leftovers(tiny, "novel.txt") == []
 
@@ -825,7 +825,8 @@ def test_atomic_write_reports_the_failing_stage(
     with pytest.raises(AtomicWriteError) as info:
         atomic_write(target, b"new" * 1000)
     assert (info.value.stage, info.value.errno) == ("write", errno.ENOSPC)
-    assert isinstance(info.value, OSError) and info.value.strerror == os.strerror(errno.ENOSPC)
+    assert isinstance(info.value, OSError)
+    assert info.value.strerror == os.strerror(errno.ENOSPC)
     assert target.read_bytes() == b"old"
     assert _leftovers(tmp_path, "file.bin") == []
     monkeypatch.undo()

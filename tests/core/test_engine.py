@@ -38,8 +38,10 @@ def test_streamed_pieces_make_the_completion(engine: Engine) -> None:
     assert result.timings.generated_tokens == len(result.token_ids) == 12
     assert "".join(pieces) == result.text
     whole = engine.detokenize(result.token_ids).decode("utf-8", "replace")
-    assert whole.startswith(result.text) and len(whole) - len(result.text) <= 1
-    assert result.timings.first_token_ms is not None and result.timings.ms_per_token > 0
+    assert whole.startswith(result.text)
+    assert len(whole) - len(result.text) <= 1
+    assert result.timings.first_token_ms is not None
+    assert result.timings.ms_per_token > 0
 
 
 def test_greedy_with_prefix_reuse_equals_from_scratch(engine: Engine) -> None:
@@ -92,7 +94,8 @@ def test_same_seed_same_sample(engine: Engine) -> None:
     a = engine.complete(STORY, bold)
     engine.reset()
     b = engine.complete(STORY, bold)
-    assert a.token_ids == b.token_ids and a.seed == b.seed == 1234
+    assert a.token_ids == b.token_ids
+    assert a.seed == b.seed == 1234
     c = engine.complete(STORY, bold.with_changes(seed=99))
     d = engine.complete(STORY, bold.with_changes(seed=100))
     assert len({a.token_ids, c.token_ids, d.token_ids}) > 1
@@ -209,7 +212,8 @@ def test_concurrent_use_fails_loudly(engine: Engine) -> None:
     finally:
         release.set()
         worker.join()
-    assert errors and "one thread at a time" in str(errors[0])
+    assert errors
+    assert "one thread at a time" in str(errors[0])
 
 
 def test_context_size_is_bounded_by_the_model(tiny_model: TestModel) -> None:
@@ -242,7 +246,8 @@ def test_long_text_slides_the_window_exactly(tiny_model: TestModel) -> None:
 
 def test_empty_prompt_starts_a_document(engine: Engine) -> None:
     result = engine.complete("", GREEDY.with_changes(max_tokens=4))
-    assert result.timings.prompt_tokens == 1 and result.timings.generated_tokens == 4
+    assert result.timings.prompt_tokens == 1
+    assert result.timings.generated_tokens == 4
 
 
 def test_closed_engine_refuses_work(tiny_model: TestModel) -> None:

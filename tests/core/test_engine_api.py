@@ -30,7 +30,8 @@ def test_both_engines_implement_the_contract(tiny_model: TestModel) -> None:
                 assert backend.description
                 result = backend.complete("Hello", GREEDY.with_changes(max_tokens=3))
                 assert result.timings.generated_tokens == 3
-            assert engine.info is not None and remote.info is None
+            assert engine.info is not None
+            assert remote.info is None
             assert remote.closed is False
         assert remote.closed  # the context manager closed it
     assert engine.closed

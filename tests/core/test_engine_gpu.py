@@ -37,7 +37,8 @@ def test_the_devices_llama_cpp_reports_carry_their_real_memory() -> None:
     """ggml's device API, which llama-cpp-python does not bind, called through ctypes."""
     devices = llama_compat.devices()
     cpus = [d for d in devices if d.kind == "cpu"]
-    assert len(cpus) == 1 and cpus[0].name == "CPU", devices
+    assert len(cpus) == 1, devices
+    assert cpus[0].name == "CPU", devices
     assert 0 < cpus[0].free <= cpus[0].total
     if sys.platform.startswith("linux"):  # ggml reads the physical memory as sysconf does
         assert cpus[0].total == os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -147,7 +148,8 @@ def test_llama_cpp_failing_on_the_gpu_is_a_gpu_offload_error(
         assert "could not create a context of 128 tokens with GPU layers" in message
     with Engine(tiny_model["q8_0"], n_threads=1) as engine:  # the CPU still loads it
         assert engine.offloaded_layers[0] == 0
-    assert asked[0] != 0 and asked[-1] == 0
+    assert asked[0] != 0
+    assert asked[-1] == 0
 
 
 def test_llama_cpp_failing_without_gpu_layers_is_an_ordinary_error(

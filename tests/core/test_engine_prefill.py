@@ -113,7 +113,8 @@ def test_a_cancelled_prefill_keeps_the_engine_consistent(engine: Engine) -> None
     stop = threading.Event()
     stop.set()
     done = engine.prefill(STORY, 8, cancel=stop)
-    assert done.cancelled and done.evaluated == 0  # stopped before its first chunk
+    assert done.cancelled
+    assert done.evaluated == 0  # stopped before its first chunk
     result = engine.complete(STORY, GREEDY.with_changes(max_tokens=8))
     assert result.timings.prompt_tokens_evaluated == done.prompt_tokens
     assert result.token_ids == _scratch(engine, STORY, GREEDY.with_changes(max_tokens=8))
@@ -141,7 +142,8 @@ def test_a_stopped_prefill_keeps_its_finished_chunks(engine: Engine) -> None:
     assert total > 2 * PREFILL_CHUNK
     engine.reset()
     first = engine.prefill(text, 8, cancel=_StopAfter(1))  # stops after its first chunk
-    assert first.cancelled and first.evaluated == PREFILL_CHUNK
+    assert first.cancelled
+    assert first.evaluated == PREFILL_CHUNK
     assert len(engine.cached_tokens) == PREFILL_CHUNK
     rest = engine.prefill(text, 8)
     assert not rest.cancelled

@@ -40,7 +40,8 @@ def test_the_writer_takes_the_longest_right_start_that_ends_a_word() -> None:
     assert acceptable("t sat", text, 6) == (len("t sat"), 2)  # completes the word typed
     assert next_press(" cat sat on", text, 3).key is Key.TAB
     word = next_press(" cat sat in", text, 3)
-    assert word.key is Key.WORD and word.text == " cat"
+    assert word.key is Key.WORD
+    assert word.text == " cat"
     assert next_press(" dog", text, 3) == next_press("", text, 3)
     assert next_press("", text, 3).text == " "
 
@@ -56,10 +57,12 @@ def test_keys_acceptance_and_savings_on_a_hand_made_case() -> None:
     tally = run_baseline(suggester, text)
     # t h e [Tab] [space: through] t [Ctrl+Right "he"] " " m a t
     assert tally.key_kinds == {"type": 9, "tab": 1, "word": 1}
-    assert tally.keys == 11 and tally.chars == 22
+    assert tally.keys == 11
+    assert tally.chars == 22
     assert tally.keystroke_savings == pytest.approx(1 - 11 / 22)
     assert len(tally.ghosts) == 3
-    assert tally.accepted_ghosts == 2 and tally.acceptance_rate == pytest.approx(2 / 3)
+    assert tally.accepted_ghosts == 2
+    assert tally.acceptance_rate == pytest.approx(2 / 3)
     assert tally.chars_per_acceptance == pytest.approx((11 + 2) / 2)
     assert tally.ghosts_per_100_chars == pytest.approx(300 / 22)
     typed_through = [g.typed_through for g in tally.ghosts]
@@ -76,8 +79,10 @@ def test_a_ghost_is_counted_once_however_long_type_through_keeps_it() -> None:
     assert screen.press(next_press(screen.ghost, "abcd", 1)) == "cx"  # "b": typed through
     assert screen.press(next_press(screen.ghost, "abcd", 2)) == "x"  # "c": typed through
     assert screen.press(next_press(screen.ghost, "abcd", 3)) is None  # "d": the ghost goes
-    assert len(tally.ghosts) == 1 and tally.ghosts[0].typed_through == 2
-    assert tally.keys == 3 and tally.accepted_ghosts == 0
+    assert len(tally.ghosts) == 1
+    assert tally.ghosts[0].typed_through == 2
+    assert tally.keys == 3
+    assert tally.accepted_ghosts == 0
 
 
 def test_the_no_model_baseline_completes_words_of_the_document() -> None:
@@ -101,7 +106,9 @@ def test_eval_runs_end_to_end_on_the_tiny_model(
     )  # fmt: skip
     assert code == 0
     table = capsys.readouterr().out
-    assert "ghostpen at 150 ms/key" in table and "no model" in table and "raw" in table
+    assert "ghostpen at 150 ms/key" in table
+    assert "no model" in table
+    assert "raw" in table
     report = json.loads(out.read_text(encoding="utf-8"))
     runs = report["runs"]
     assert set(runs) == {"ghostpen", "ghostpen at 150 ms/key", "raw", "no model"}
@@ -109,9 +116,12 @@ def test_eval_runs_end_to_end_on_the_tiny_model(
         assert figures["chars"] == 240, name
         assert 0 < figures["keys"] <= 240
         assert figures["keystroke_savings"] == pytest.approx(1 - figures["keys"] / 240)
-        assert 0.0 <= figures["acceptance_rate"] <= 1.0 and 0.0 <= figures["junk_rate"] <= 1.0
+        assert 0.0 <= figures["acceptance_rate"] <= 1.0
+        assert 0.0 <= figures["junk_rate"] <= 1.0
     product = runs["ghostpen"]
-    assert product["ghosts_shown"] > 0 and product["requests"] > 0 and product["prefills"] > 0
+    assert product["ghosts_shown"] > 0
+    assert product["requests"] > 0
+    assert product["prefills"] > 0
     assert product["key_to_first_paint_ms"]["p50"] is not None
     assert product["key_to_complete_ms"]["p90"] is not None
     assert product["tokens_evaluated_per_keystroke"] > 0
@@ -156,5 +166,7 @@ def test_a_settled_run_shows_the_ghost_after_the_last_key(tiny_model: TestModel)
             features=Features(), pace_ms=None,
         )  # fmt: skip
         tally = run.run(settle=True)
-    assert run.screen.ghost and not run.screen.ghost.startswith(" ")
-    assert tally.ghosts and tally.chars == len("The ship left the harbour at dawn and ")
+    assert run.screen.ghost
+    assert not run.screen.ghost.startswith(" ")
+    assert tally.ghosts
+    assert tally.chars == len("The ship left the harbour at dawn and ")

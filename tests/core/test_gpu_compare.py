@@ -55,10 +55,13 @@ def test_cpu_against_itself_agrees_exactly(tiny_model: TestModel, tmp_path: Path
     assert done.returncode == 0, done.stderr[-3000:]
     (r,) = json.loads(out.read_text())
     assert r["positions"] == 128  # the passage, cut to the tiny model's context
-    assert r["logits_max_abs_diff"] == 0.0 and r["logits_max_rel_diff"] == 0.0
-    assert r["argmax_agreement"] == 1.0 and r["next_token_same"]
+    assert r["logits_max_abs_diff"] == 0.0
+    assert r["logits_max_rel_diff"] == 0.0
+    assert r["argmax_agreement"] == 1.0
+    assert r["next_token_same"]
     assert (r["greedy_agreement"], r["greedy_tokens"]) == (12, 12)
-    assert r["cpu_saw_no_gpu"] and not r["offloaded"]
+    assert r["cpu_saw_no_gpu"]
+    assert not r["offloaded"]
     for side in ("cpu", "gpu"):
         assert r["speed"][side]["prompt_tokens_per_s"] > 0
         assert r["speed"][side]["generation_tokens_per_s"] > 0

@@ -143,9 +143,11 @@ def test_the_index_allows_exactly_the_extensions_and_the_prefixes() -> None:
 def test_heal_keeps_a_bos_and_refuses_a_tokenization_that_does_not_spell_the_text() -> None:
     pieces = [b"<bos>", b"The", b" cat", b" sa"]
     healed = heal("The cat sa", [0, 1, 2, 3], pieces, keep=1)
-    assert healed.tokens == (0, 1, 2) and healed.removed == b" sa"
+    assert healed.tokens == (0, 1, 2)
+    assert healed.removed == b" sa"
     healed = heal("The", [0, 1], pieces, keep=1)
-    assert healed.tokens == (0,) and healed.removed == b"The"
+    assert healed.tokens == (0,)
+    assert healed.removed == b"The"
     # a normalising tokenizer: the pieces do not spell the text, so nothing is removed
     assert heal("The cat sä", [0, 1, 2, 3], pieces, keep=1).removed == b""
 
@@ -158,5 +160,6 @@ def test_a_healed_completion_goes_on_from_the_cursor(engine: Engine) -> None:
     assert done.healed == " "
     assert not done.text.startswith(" ")  # the space is the writer's, not the ghost's
     spelt = engine.detokenize(list(done.token_ids)).decode("utf-8", "replace")
-    assert spelt.startswith(done.healed) and spelt[len(done.healed) :].startswith(done.text[:3])
+    assert spelt.startswith(done.healed)
+    assert spelt[len(done.healed) :].startswith(done.text[:3])
     assert np.all(np.asarray(done.token_logprobs) <= 0.0) or done.token_logprobs == ()

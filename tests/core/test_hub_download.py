@@ -109,7 +109,8 @@ def _free_port() -> int:
 
 def test_list_files_reports_commit_sizes_and_hashes(hub: HubServer, repo_dir: Path) -> None:
     commit, files = list_files(REPO, ["config.json", WEIGHTS], endpoint=hub.url)
-    assert commit == hub.repos[REPO].commit and len(commit) == 40
+    assert commit == hub.repos[REPO].commit
+    assert len(commit) == 40
     config = (repo_dir / "config.json").read_bytes()
     assert files == [
         RemoteFile("config.json", len(config), None, git_blob_sha1(config)),
@@ -129,7 +130,8 @@ def test_full_download_verifies_and_reports_progress(
     done = [r.done for r in reports]
     assert done == sorted(done)
     assert all(r.total == total for r in reports)
-    assert reports[-1].done == total and reports[-1].seconds_left == 0.0
+    assert reports[-1].done == total
+    assert reports[-1].seconds_left == 0.0
     assert reports[-1].bytes_per_second > 0
     ends = [r.file for r in reports if r.file_done == r.file_total]
     assert ends == FILES  # one report at the end of each file
@@ -183,7 +185,8 @@ def test_missing_token_is_an_auth_error(hub: HubServer, dest: Path) -> None:
     with pytest.raises(DownloadError) as caught:
         _download(hub, dest)
     assert caught.value.kind == "auth"
-    assert "HF_TOKEN" in str(caught.value) and "gated" in str(caught.value)
+    assert "HF_TOKEN" in str(caught.value)
+    assert "gated" in str(caught.value)
 
 
 def test_gated_repository_needs_a_token_for_files(
@@ -192,7 +195,8 @@ def test_gated_repository_needs_a_token_for_files(
     hub.knobs.token, hub.knobs.gated = "hf_secret", True
     with pytest.raises(DownloadError) as caught:
         _download(hub, dest)
-    assert caught.value.kind == "auth" and "HF_TOKEN" in str(caught.value)
+    assert caught.value.kind == "auth"
+    assert "HF_TOKEN" in str(caught.value)
     assert len(hub.body_requests()) == 1  # the metadata was public, the first file was not
 
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
@@ -206,7 +210,8 @@ def test_hub_offline_mode_is_an_offline_error(
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(DownloadError) as caught:
         _download(hub, dest)
-    assert caught.value.kind == "offline" and "HF_HUB_OFFLINE" in str(caught.value)
+    assert caught.value.kind == "offline"
+    assert "HF_HUB_OFFLINE" in str(caught.value)
     assert hub.requests() == []
 
 
@@ -217,7 +222,8 @@ def test_wrong_token_is_an_auth_error(
     monkeypatch.setenv("HF_TOKEN", "hf_wrong")
     with pytest.raises(DownloadError) as caught:
         _download(hub, dest)
-    assert caught.value.kind == "auth" and "refused" in str(caught.value)
+    assert caught.value.kind == "auth"
+    assert "refused" in str(caught.value)
 
 
 def test_interrupted_download_resumes_with_range(
@@ -232,7 +238,8 @@ def test_interrupted_download_resumes_with_range(
     again = hub.body_requests()[first:]
     assert [r.range for r in again] == ["bytes=1500000-"]  # text files were already complete
     done = [r.done for r in reports]
-    assert done == sorted(done) and done[-1] == reports[-1].total
+    assert done == sorted(done)
+    assert done[-1] == reports[-1].total
 
 
 def test_resume_follows_a_cdn_redirect(hub: HubServer, repo_dir: Path, dest: Path) -> None:
@@ -256,7 +263,8 @@ def test_stalled_server_times_out_and_keeps_the_part(
     hub.knobs.stall[WEIGHTS] = 1_000_000
     with pytest.raises(DownloadError) as caught:
         _download(hub, dest)
-    assert caught.value.kind == "network" and "stopped answering" in str(caught.value)
+    assert caught.value.kind == "network"
+    assert "stopped answering" in str(caught.value)
     assert _part(dest).stat().st_size == 1_000_000
 
     _download(hub, dest)
@@ -270,18 +278,21 @@ def test_corrupted_download_is_deleted(hub: HubServer, repo_dir: Path, dest: Pat
         _download(hub, dest)
     error = caught.value
     assert error.kind == "verification"
-    assert WEIGHTS in str(error) and _sha256(repo_dir / WEIGHTS) in str(error)
+    assert WEIGHTS in str(error)
+    assert _sha256(repo_dir / WEIGHTS) in str(error)
     served = bytearray((repo_dir / WEIGHTS).read_bytes())
     served[WEIGHTS_SIZE // 2] ^= 0xFF  # what the server's corruption knob does
     assert hashlib.sha256(served).hexdigest() in str(error)
-    assert not (dest / WEIGHTS).exists() and not _part(dest).exists()
+    assert not (dest / WEIGHTS).exists()
+    assert not _part(dest).exists()
 
 
 def test_corrupted_text_file_fails_its_git_hash(hub: HubServer, dest: Path) -> None:
     hub.knobs.corrupt.add("vocab.json")
     with pytest.raises(DownloadError) as caught:
         _download(hub, dest)
-    assert caught.value.kind == "verification" and "git sha1" in str(caught.value)
+    assert caught.value.kind == "verification"
+    assert "git sha1" in str(caught.value)
     assert not (dest / "vocab.json").exists()
 
 
@@ -336,7 +347,8 @@ def test_disk_space_is_checked_before_any_body_request(
         _download(hub, dest)
     error = caught.value
     assert error.kind == "disk_space"
-    assert "1.0 MB" in str(error) and "4.2 MB" in str(error), str(error)
+    assert "1.0 MB" in str(error), str(error)
+    assert "4.2 MB" in str(error), str(error)
     assert hub.body_requests() == []
     assert len(hub.requests()) == 1  # only the metadata
 
@@ -356,7 +368,8 @@ def test_connection_refused_is_offline(dest: Path) -> None:
     with pytest.raises(DownloadError) as caught:
         download_files(REPO, FILES, dest, endpoint=endpoint)
     assert caught.value.kind == "offline"
-    assert "offline" in str(caught.value) and endpoint in str(caught.value)
+    assert "offline" in str(caught.value)
+    assert endpoint in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -365,7 +378,8 @@ def test_connection_refused_is_offline(dest: Path) -> None:
 def test_plain_http_to_another_host_is_refused(endpoint: str, dest: Path) -> None:
     with pytest.raises(DownloadError) as caught:
         download_files(REPO, FILES, dest, endpoint=endpoint)
-    assert caught.value.kind == "insecure" and endpoint in str(caught.value)
+    assert caught.value.kind == "insecure"
+    assert endpoint in str(caught.value)
     assert not dest.exists()
 
 
@@ -373,25 +387,29 @@ def test_insecure_hf_endpoint_is_refused(dest: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("HF_ENDPOINT", "http://mirror.example.com")
     with pytest.raises(DownloadError) as caught:
         list_files(REPO, FILES)
-    assert caught.value.kind == "insecure" and "HF_ENDPOINT" in str(caught.value)
+    assert caught.value.kind == "insecure"
+    assert "HF_ENDPOINT" in str(caught.value)
 
 
 def test_unknown_repository(hub: HubServer, dest: Path) -> None:
     with pytest.raises(DownloadError) as caught:
         download_files("nobody/nothing", FILES, dest, endpoint=hub.url)
-    assert caught.value.kind == "not_found" and "nobody/nothing" in str(caught.value)
+    assert caught.value.kind == "not_found"
+    assert "nobody/nothing" in str(caught.value)
 
 
 def test_unknown_revision(hub: HubServer, dest: Path) -> None:
     with pytest.raises(DownloadError) as caught:
         download_files(REPO, FILES, dest, endpoint=hub.url, revision="v9")
-    assert caught.value.kind == "not_found" and "v9" in str(caught.value)
+    assert caught.value.kind == "not_found"
+    assert "v9" in str(caught.value)
 
 
 def test_missing_file_is_named(hub: HubServer, dest: Path) -> None:
     with pytest.raises(DownloadError) as caught:
         download_files(REPO, [*FILES, "tokenizer.json"], dest, endpoint=hub.url)
-    assert caught.value.kind == "not_found" and "tokenizer.json" in str(caught.value)
+    assert caught.value.kind == "not_found"
+    assert "tokenizer.json" in str(caught.value)
     assert hub.body_requests() == []
 
 
@@ -404,7 +422,8 @@ def test_complete_files_are_not_downloaded_again(
     reports: list[DownloadProgress] = []
     _download(hub, dest, progress=reports.append)
     assert len(hub.body_requests()) == len(FILES)
-    assert [r.file for r in reports] == FILES and reports[-1].done == reports[-1].total
+    assert [r.file for r in reports] == FILES
+    assert reports[-1].done == reports[-1].total
 
     config = dest / "config.json"
     config.write_text(config.read_text().replace("gpt2", "gpt3"))  # same size, wrong bytes

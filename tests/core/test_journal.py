@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 from hypothesis import given, settings
@@ -42,13 +42,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CRLF_UTF16 = TextFormat("utf-16-le", True, "\r\n")
 
 
-def _snapshot(text: str = "unsaved words\n", path: Path | None = None, **kw: object) -> Snapshot:
+def _snapshot(text: str = "unsaved words\n", path: Path | None = None, **kw: Any) -> Snapshot:
     return Snapshot(
         doc_id=str(kw.get("doc_id", new_doc_id())),
         text=text,
         path=path,
-        format=kw.get("fmt", DEFAULT_FORMAT),  # type: ignore[arg-type]
-        disk=kw.get("disk"),  # type: ignore[arg-type]
+        format=kw.get("fmt", DEFAULT_FORMAT),
+        disk=kw.get("disk"),
     )
 
 
@@ -73,9 +73,11 @@ def test_journal_file_format(tmp_path: Path) -> None:
         record = json.loads(raw)
         assert raw.isascii()
         assert entry.file == tmp_path / "journal" / f"{entry.doc_id}.json"
-        assert record["format"] == FORMAT and record["version"] == VERSION
+        assert record["format"] == FORMAT
+        assert record["version"] == VERSION
         assert record["id"] == entry.doc_id
-        assert record["instance"] == store.instance and record["pid"] == os.getpid()
+        assert record["instance"] == store.instance
+        assert record["pid"] == os.getpid()
         assert record["document"] == {
             "path": str(doc),
             "encoding": "utf-16-le",
@@ -90,7 +92,7 @@ def test_journal_file_format(tmp_path: Path) -> None:
 
 
 odd_text = st.text(
-    st.characters(blacklist_categories=()),  # everything, lone surrogates and NUL included
+    st.characters(exclude_categories=()),  # everything, lone surrogates and NUL included
     max_size=80,
 )
 
@@ -110,7 +112,9 @@ def test_any_text_and_path_round_trip(text: str, fmt: TextFormat, name: str | No
             entry = store.write(_snapshot(text, path, fmt=fmt))
             again = read_entry(entry.file)
             assert again == entry
-            assert again.text == text and again.path == path and again.format == fmt
+            assert again.text == text
+            assert again.path == path
+            assert again.format == fmt
 
 
 def test_damaged_journals_are_set_aside_never_offered_or_deleted(tmp_path: Path) -> None:
@@ -200,7 +204,8 @@ def test_a_failed_write_is_reported_and_keeps_the_previous_journal(
     monkeypatch.setattr(paths_module, "_write_bytes", _failing_write(errno.ENOSPC))
     store.submit(_snapshot("version two", doc_id=snap.doc_id))
     monkeypatch.undo()
-    assert len(failures) == 1 and "could not be written" in failures[0]
+    assert len(failures) == 1
+    assert "could not be written" in failures[0]
     assert "No space left on device" in failures[0]
     assert read_entry(tmp_path / "journal" / f"{snap.doc_id}.json").text == "version one"
     assert [p.name for p in (tmp_path / "journal").glob(".*")] == []  # no temp file left
@@ -219,7 +224,8 @@ def test_a_full_disk_for_real(tmp_path: Path) -> None:
         assert store.flush(10)
         store.submit(_snapshot("long " * 20_000, doc_id=snap.doc_id))  # 100 kB > 16 kB
         assert store.flush(10)
-        assert failures and "No space left on device" in failures[0]
+        assert failures
+        assert "No space left on device" in failures[0]
         assert read_entry(tiny / "journal" / f"{snap.doc_id}.json").text == "short and safe"
         store.discard(snap.doc_id)
 
@@ -230,7 +236,8 @@ def test_an_unusable_folder_disables_the_store_with_a_reason(tmp_path: Path) -> 
     failures: list[str] = []
     store = JournalStore(blocker / "journal", on_failed=lambda _d, m: failures.append(m))
     assert not store.enabled
-    assert store.problem is not None and "cannot create the autosave folder" in store.problem
+    assert store.problem is not None
+    assert "cannot create the autosave folder" in store.problem
     store.submit(_snapshot())
     assert failures == [store.problem]
     assert store.claim_orphans() == []
@@ -269,14 +276,16 @@ def test_journals_of_a_dead_instance_are_claimed_by_one_store_only(tmp_path: Pat
     first.remove(found[1])
     assert not found[1].file.exists()
     adopted = first.adopt(found[0])
-    assert adopted.instance == first.instance and adopted.file == found[0].file
+    assert adopted.instance == first.instance
+    assert adopted.file == found[0].file
     assert read_entry(found[0].file).instance == first.instance
     assert not (folder / f"{dead}.lock").exists()  # everything it left is dealt with
     first.close()  # abandons the adopted journal, like a crash would
 
     with JournalStore(folder) as third:
         (again,) = third.claim_orphans()
-        assert again.text == "newer" and again.instance == first.instance
+        assert again.text == "newer"
+        assert again.instance == first.instance
         third.remove(again)
     assert os.listdir(folder) == []
 
@@ -311,7 +320,8 @@ def test_a_killed_process_releases_its_journals(tmp_path: Path) -> None:
         [sys.executable, "-c", DEAD_SCRIPT, str(folder)],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stdin is not None
     instance = proc.stdout.readline().strip()
     try:
         assert instance
@@ -364,7 +374,9 @@ def test_compare_untitled_same_differs_deleted(tmp_path: Path) -> None:
         assert result.state == "differs"
         lines = result.diff.splitlines()
         assert lines[:2] == ["--- on disk", "+++ recovered (unsaved)"]
-        assert "-two" in lines and "+2" in lines and "+four" in lines
+        assert "-two" in lines
+        assert "+2" in lines
+        assert "+four" in lines
         assert "2 line(s) added or changed, 1 removed" in result.summary
         assert "Another program" not in result.summary
 
@@ -376,6 +388,7 @@ def test_compare_untitled_same_differs_deleted(tmp_path: Path) -> None:
 
         doc.unlink()
         gone = compare_with_disk(differs)
-        assert gone.state == "deleted" and "no longer exists" in gone.summary
+        assert gone.state == "deleted"
+        assert "no longer exists" in gone.summary
         for entry in (untitled, same, differs):
             store.discard(entry.doc_id)

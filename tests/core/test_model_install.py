@@ -62,10 +62,12 @@ def test_download_builds_a_working_model_and_cleans_up(
     stages = [r.stage for r in reports]
     assert stages.index("download") < stages.index("convert") < stages.index("store")
     last_download = [r for r in reports if r.download is not None][-1].download
-    assert last_download is not None and last_download.done == last_download.total > 0
+    assert last_download is not None
+    assert last_download.done == last_download.total > 0
     m = model.manifest
     assert (m.catalog_id, m.quantization, m.licence) == ("gpt2", "Q8_0", "MIT")
-    assert m.source.startswith(f"hub:{REPO}@") and len(m.source.split("@")[1]) == 40
+    assert m.source.startswith(f"hub:{REPO}@")
+    assert len(m.source.split("@")[1]) == 40
     assert model.name == "GPT-2 (124M) Q8_0"
     assert not any(downloads.iterdir())  # the checkpoint is gone once the GGUF is built
     assert not store.work_dir.exists() or not any(store.work_dir.iterdir())
@@ -104,7 +106,8 @@ def test_an_interrupted_download_resumes_on_the_next_attempt(
     assert store.models() == []
     model = install_from_hub(find_entry("gpt2"), store, downloads, endpoint=hub.url)
     resumed = [r.range for r in hub.body_requests(weights)]
-    assert resumed[-1] is not None and resumed[-1].startswith(f"bytes={size // 3}-")
+    assert resumed[-1] is not None
+    assert resumed[-1].startswith(f"bytes={size // 3}-")
     assert model.manifest.sha256
 
 
@@ -116,7 +119,8 @@ def test_a_corrupted_download_fails_verification_and_is_removed(
     with pytest.raises(InstallError, match=r"model\.safetensors"):
         install_from_hub(find_entry("gpt2"), store, downloads, endpoint=hub.url)
     leftovers = [p.name for p in downloads.rglob("*") if p.is_file()]
-    assert "model.safetensors" not in leftovers and "model.safetensors.part" not in leftovers
+    assert "model.safetensors" not in leftovers
+    assert "model.safetensors.part" not in leftovers
     assert store.models() == []
 
 
@@ -198,12 +202,15 @@ def test_cli_models_download_list_default_remove(
     model_id = got.stdout.strip()
     # complete runs the default model without --model, and takes a model's id or name.
     by_default, by_id = complete(), complete("--model", model_id)
-    assert "tokens/s" in by_default and "tokens/s" in by_id
+    assert "tokens/s" in by_default
+    assert "tokens/s" in by_id
     got = run("complete", "--model", "no-such-model", "Hello")
-    assert got.returncode == 1 and f"installed: {model_id}" in got.stderr
+    assert got.returncode == 1
+    assert f"installed: {model_id}" in got.stderr
     listing = json.loads(ghostpen("list", "--json").stdout)
     (installed,) = listing["installed"]
-    assert installed["id"] == model_id and installed["quantization"] == "F16"
+    assert installed["id"] == model_id
+    assert installed["quantization"] == "F16"
     assert [e["installed"] for e in listing["catalog"]][:1] == [True]
 
     got = ghostpen("import", str(tiny_model["q8_0"]), "--reference", "--name", "Mine")
@@ -211,14 +218,18 @@ def test_cli_models_download_list_default_remove(
     assert ghostpen("default", "mine").returncode == 0
     listing = json.loads(ghostpen("list", "--json").stdout)
     assert listing["default"] == str(tiny_model["q8_0"])
-    assert "tokens/s" in complete("--model", "Mine") and "tokens/s" in complete()
+    assert "tokens/s" in complete("--model", "Mine")
+    assert "tokens/s" in complete()
 
     got = ghostpen("remove", "mine")
-    assert got.returncode == 0 and tiny_model["q8_0"].is_file()
+    assert got.returncode == 0
+    assert tiny_model["q8_0"].is_file()
     listing = json.loads(ghostpen("list", "--json").stdout)
     assert listing["default"] == installed["path"]  # the default moved to what is left
 
     got = ghostpen("remove", "nothing-like-it")
-    assert got.returncode == 1 and "no installed model called 'nothing-like-it'" in got.stderr
+    assert got.returncode == 1
+    assert "no installed model called 'nothing-like-it'" in got.stderr
     got = ghostpen("download", "gpt5")
-    assert got.returncode == 1 and "no model called 'gpt5'" in got.stderr
+    assert got.returncode == 1
+    assert "no model called 'gpt5'" in got.stderr

@@ -38,9 +38,11 @@ def test_catalog_lists_the_gpt2_family_with_safetensors_and_known_quants() -> No
                                        "gpt2-xl"]  # fmt: skip
     for entry in catalog:
         assert entry.repo.split("/")[0] in ("openai-community", "distilbert")
-        assert "model.safetensors" in entry.files and "config.json" in entry.files
+        assert "model.safetensors" in entry.files
+        assert "config.json" in entry.files
         assert entry.recommended_quant in QUANT_TYPES
-        assert entry.licence and entry.licence_url.startswith("https://")
+        assert entry.licence
+        assert entry.licence_url.startswith("https://")
         assert entry.gguf_mb < entry.download_mb
     assert find_entry("gpt2").recommended_quant == "Q8_0"
     assert find_entry("openai-community/GPT2-XL").recommended_quant == "Q4_K_M"
@@ -83,17 +85,21 @@ def test_copy_import_hashes_validates_and_records_provenance(
 ) -> None:
     src = tiny_model["q8_0"]
     model = store.add_file(src, mode="copy")
-    assert model.path.parent == store.root / model.id and model.path.is_file()
+    assert model.path.parent == store.root / model.id
+    assert model.path.is_file()
     assert model.path.read_bytes() == src.read_bytes()
     m = model.manifest
     assert m.sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
     assert (m.architecture, m.quantization, m.size) == ("gpt2", "Q8_0", src.stat().st_size)
     assert m.context_length == inspect_model(src).context_length
-    assert m.source == f"file:{src}" and not m.referenced
+    assert m.source == f"file:{src}"
+    assert not m.referenced
     on_disk = json.loads((model.folder / MANIFEST).read_text())
-    assert on_disk["sha256"] == m.sha256 and on_disk["schema_version"] == 1
+    assert on_disk["sha256"] == m.sha256
+    assert on_disk["schema_version"] == 1
     assert store.models() == [model]
-    assert store.get(model.id) == model and store.get(model.name.upper()) == model
+    assert store.get(model.id) == model
+    assert store.get(model.name.upper()) == model
 
 
 def test_reference_keeps_the_file_in_place_and_remove_never_deletes_it(
@@ -102,12 +108,14 @@ def test_reference_keeps_the_file_in_place_and_remove_never_deletes_it(
     own = tmp_path / "mine.gguf"
     shutil.copyfile(tiny_model["f16"], own)
     model = store.add_file(own, mode="reference", name="My model")
-    assert model.path == own and model.manifest.referenced
+    assert model.path == own
+    assert model.manifest.referenced
     assert not (model.folder / "model.gguf").exists()
     with pytest.raises(StoreError, match="already in the store"):
         store.add_file(own, mode="reference")
     store.remove("my model")
-    assert own.is_file() and store.models() == []
+    assert own.is_file()
+    assert store.models() == []
 
 
 def test_a_moved_referenced_file_is_listed_as_missing(
@@ -118,7 +126,8 @@ def test_a_moved_referenced_file_is_listed_as_missing(
     model = store.add_file(own, mode="reference")
     own.unlink()
     (listed,) = store.models()
-    assert listed.id == model.id and not listed.available
+    assert listed.id == model.id
+    assert not listed.available
     assert preferred_model(store) is None
 
 
@@ -142,7 +151,9 @@ def test_ids_are_unique_and_a_damaged_manifest_is_reported_not_fatal(
     (b.folder / MANIFEST).write_text("{not json")
     models, problems = store.scan()
     assert [m.id for m in models] == ["twin-model"]
-    assert len(problems) == 1 and "twin-model-2" in problems[0] and "unreadable" in problems[0]
+    assert len(problems) == 1
+    assert "twin-model-2" in problems[0]
+    assert "unreadable" in problems[0]
     with pytest.raises(StoreError, match="no installed model called 'nope'"):
         store.get("nope")
 
@@ -177,7 +188,8 @@ def test_offline_package_is_found_without_importing_its_code() -> None:
     assert not any(name.startswith("gemma3_270m") for name in sys.modules)
     assert len(package.chunks) == 4
     assert [p.name[-6:] for p in package.chunks] == [f"part0{i}" for i in range(4)]
-    assert len(package.sha256) == 64 and package.terms is not None
+    assert len(package.sha256) == 64
+    assert package.terms is not None
 
 
 def test_offline_model_is_assembled_verified_and_licensed(store: ModelStore) -> None:
@@ -185,8 +197,10 @@ def test_offline_model_is_assembled_verified_and_licensed(store: ModelStore) -> 
     assert package is not None
     seen: list[int] = []
     model = assemble_into_store(store, package, progress=lambda done, total: seen.append(done))
-    assert seen[-1] == package.size and seen == sorted(seen)
-    assert model.manifest.offline and model.manifest.architecture == "gemma3"
+    assert seen[-1] == package.size
+    assert seen == sorted(seen)
+    assert model.manifest.offline
+    assert model.manifest.architecture == "gemma3"
     assert sha256_file(model.path) == package.sha256 == model.manifest.sha256
     assert model.manifest.licence == "Gemma Terms of Use"
     terms = (model.folder / model.manifest.licence_file).read_text(encoding="utf-8")
@@ -217,7 +231,8 @@ def test_a_damaged_chunk_fails_verification_and_leaves_nothing(
     )
     with pytest.raises(OfflineModelError, match="does not match the SHA-256"):
         assemble_into_store(store, damaged)
-    assert store.models() == [] and list(store.work_dir.iterdir()) == []
+    assert store.models() == []
+    assert list(store.work_dir.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- startup choice
@@ -229,7 +244,8 @@ def test_startup_prefers_remembered_then_gpt2_then_offline(
     package = find_package()
     assert package is not None
     empty = startup_choice(None, store)
-    assert empty.path is None and empty.assemble == package
+    assert empty.path is None
+    assert empty.assemble == package
     offline = assemble_into_store(store, package)
     assert startup_choice(None, store).path == offline.path
     gpt2 = store.add_file(tiny_model["q8_0"], name="Some GPT-2")
@@ -237,7 +253,8 @@ def test_startup_prefers_remembered_then_gpt2_then_offline(
     assert startup_choice(str(offline.path), store).path == offline.path  # the writer's pick
     gone = str(tmp_path / "gone.gguf")
     choice = startup_choice(gone, store)
-    assert choice.path == gpt2.path and choice.remembered_missing == gone
+    assert choice.path == gpt2.path
+    assert choice.remembered_missing == gone
 
 
 def test_a_new_gpt2_takes_over_from_the_offline_stand_in_only(
@@ -260,7 +277,8 @@ def test_startup_with_nothing_installed_and_no_offline_package(
 ) -> None:
     monkeypatch.setattr("app.core.model_choice.find_package", lambda: None)
     choice = startup_choice(None, store)
-    assert choice.path is None and choice.assemble is None
+    assert choice.path is None
+    assert choice.assemble is None
 
 
 def test_sweep_removes_only_old_leftovers(store: ModelStore, tiny_model: TestModel) -> None:
@@ -282,13 +300,16 @@ def test_sweep_removes_only_old_leftovers(store: ModelStore, tiny_model: TestMod
         os.utime(path, (an_hour_ago, an_hour_ago))
     swept = store.sweep()
     assert sorted(p.name for p in swept) == ["0123abcd", "half"]
-    assert fresh.exists() and kept.path.is_file() and store.models() == [kept]
+    assert fresh.exists()
+    assert kept.path.is_file()
+    assert store.models() == [kept]
 
 
 def test_remove_is_all_or_nothing(store: ModelStore, tiny_model: TestModel) -> None:
     model = store.add_file(tiny_model["q8_0"])
     store.remove(model.id)
-    assert store.models() == [] and [p.name for p in store.root.iterdir()] == []
+    assert store.models() == []
+    assert [p.name for p in store.root.iterdir()] == []
 
 
 def test_offline_model_is_rebuilt_when_the_package_changes(store: ModelStore) -> None:
@@ -299,5 +320,6 @@ def test_offline_model_is_rebuilt_when_the_package_changes(store: ModelStore) ->
     manifest["sha256"] = "0" * 64  # as if an older package version had built it
     (first.folder / MANIFEST).write_text(json.dumps(manifest))
     again = assemble_into_store(store, package)
-    assert again.manifest.sha256 == package.sha256 and again.path.is_file()
+    assert again.manifest.sha256 == package.sha256
+    assert again.path.is_file()
     assert [m.id for m in store.models()] == [again.id]

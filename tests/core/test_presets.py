@@ -137,6 +137,7 @@ def test_app_settings_refuse_bad_user_presets(presets: Any, message: str) -> Non
 
 
 def test_app_settings_normalise_user_presets() -> None:
+    # Lists, as a settings file gives them (hence the ignore): taken as tuples.
     settings = AppSettings(user_presets=[[" a ", COLD], ("b", WARM)])  # type: ignore[arg-type]
     assert settings.user_presets == (("a", COLD), ("b", WARM))
 
@@ -160,7 +161,7 @@ def test_save_preset_overwrites_in_place_ignoring_case() -> None:
 
 def test_save_preset_refuses_what_is_not_sampling() -> None:
     with pytest.raises(SettingError, match="must hold a SamplingSettings"):
-        save_preset(BASE, "mine", {"temperature": 1.0})  # type: ignore[arg-type]
+        save_preset(BASE, "mine", {"temperature": 1.0})  # type: ignore[arg-type]  # the point
 
 
 def test_rename_preset_keeps_place_and_values() -> None:
@@ -299,7 +300,8 @@ def test_user_presets_not_a_list_are_cleared(tmp_path: Path) -> None:
     result = load_settings(write_json(tmp_path / "settings.json", data))
     assert result.settings == BASE
     (warning,) = result.warnings
-    assert "'user_presets' must be a list of presets" in warning and "cleared" in warning
+    assert "'user_presets' must be a list of presets" in warning
+    assert "cleared" in warning
 
 
 def test_several_bad_entries_each_warn_and_the_good_ones_survive(tmp_path: Path) -> None:

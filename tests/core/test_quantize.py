@@ -35,7 +35,8 @@ def test_every_type_quantizes_and_runs(
     assert tensor_types(out)["blk.0.ffn_up.weight"][0] == expected_main
     if qtype != "F16":
         assert report.output_size < f16_size
-    assert progress and progress[-1][0] == progress[-1][1] == 2 + 2 * 12 + 2
+    assert progress
+    assert progress[-1][0] == progress[-1][1] == 2 + 2 * 12 + 2
     with Engine(out, n_threads=2) as engine:
         result = engine.complete("The harbour lights", GREEDY.with_changes(max_tokens=5))
     assert result.timings.generated_tokens == 5
@@ -52,7 +53,8 @@ def test_gpt2_xl_width_reports_the_k_quant_fallback(
     assert fallback.row_length == 1600
     assert not any(t.endswith("_K") for t in fallback.stored_as)
     text = report.summary()
-    assert "rows of 1600 values" in text and "not a multiple of 256" in text
+    assert "rows of 1600 values" in text
+    assert "not a multiple of 256" in text
     for type_name in fallback.stored_as:
         assert type_name in text
     # the 6400-wide ffn_down rows are a multiple of 256 and keep a K-quant

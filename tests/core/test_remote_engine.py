@@ -237,7 +237,8 @@ def test_timings_are_filled_honestly(remote: RemoteEngine) -> None:
     result = remote.complete(PROMPT, GREEDY.with_changes(max_tokens=8))
     t = result.timings
     assert t.generated_tokens == 8  # counted from the stream (this server sends no usage)
-    assert t.first_token_ms is not None and t.first_token_ms > 0
+    assert t.first_token_ms is not None
+    assert t.first_token_ms > 0
     assert t.prompt_ms == pytest.approx(t.first_token_ms)
     assert t.generation_ms > 0  # eight pieces came one after another
     assert t.prompt_tokens == 0  # llama-cpp-python reports no usage while streaming
@@ -371,7 +372,8 @@ def test_cancel_while_the_server_has_not_answered_yet(fake: Callable[..., FakeSe
         result = engine.complete("x", GREEDY_12, cancel=cancel)
         timer.join()
         assert result.stop_reason is StopReason.CANCELLED
-        assert result.text == "" and result.timings.first_token_ms is None
+        assert result.text == ""
+        assert result.timings.first_token_ms is None
         assert hung_up.wait(PATIENCE_S)
 
 
@@ -393,7 +395,8 @@ def test_concurrent_calls_raise_busy(remote: RemoteEngine) -> None:
         thread.join()
 
     remote.complete(PROMPT, GREEDY.with_changes(max_tokens=3), on_text=on_text)
-    assert len(errors) == 1 and isinstance(errors[0], EngineBusyError)
+    assert len(errors) == 1
+    assert isinstance(errors[0], EngineBusyError)
 
 
 # --------------------------------------------------------------------------- branches
@@ -472,7 +475,8 @@ def test_base_url_forms(server: LlamaServer) -> None:
             assert engine.base_url == server.url
             assert engine.model_id == server.model_id
             assert engine.description == f"remote: {server.model_id} at {server.url[7:]}"
-            assert engine.n_threads == 0 and engine.n_gpu_layers == 0
+            assert engine.n_threads == 0
+            assert engine.n_gpu_layers == 0
     assert parse_base_url("https://example.org/api/v1/").text == "https://example.org/api"
     assert parse_base_url("http://[::1]:8080/v1").text == "http://[::1]:8080"
 
@@ -635,7 +639,9 @@ def test_a_finished_stream_without_done_still_counts(fake: Callable[..., FakeSer
     sent = json.loads(server.requests[-1].body)
     assert sent["stream"] is True
     assert sent["model"] == "fake-model"
-    assert sent["temperature"] == 0.0 and sent["seed"] == 0 and sent["max_tokens"] == 12
+    assert sent["temperature"] == 0.0
+    assert sent["seed"] == 0
+    assert sent["max_tokens"] == 12
     assert "stop" not in sent
 
 
@@ -706,7 +712,8 @@ def test_what_needs_logits_is_refused_and_the_request_server_asks_none_of_it(
     result = server.complete(request, threading.Event(), lambda p, c: pieces.append((p, c)))
     assert result.text == local.complete(PROMPT, GREEDY_12).text
     assert "".join(p for p, _ in pieces) == result.text
-    assert pieces and all(math.isnan(c) for _, c in pieces)  # no confidence from a server
+    assert pieces
+    assert all(math.isnan(c) for _, c in pieces)  # no confidence from a server
     prefill = PrefillRequest(id=2, text=PROMPT, cursor=len(PROMPT), max_tokens=12)
     assert server.prefill(prefill, threading.Event()) is None
 
@@ -738,11 +745,11 @@ def test_llama_server_answers_are_read(fake: Callable[..., FakeServer]) -> None:
     ``usage``, and logprobs as a ``content`` list (not the legacy mapping)."""
 
     def tokenize(handler: BaseHTTPRequestHandler) -> None:
-        text = json.loads(server.requests[-1].body)["content"]
+        text = json.loads(fake_llama.requests[-1].body)["content"]
         reply_json(handler, 200, {"tokens": list(range(len(text.split())))})
 
     def completions(handler: BaseHTTPRequestHandler) -> None:
-        body = json.loads(server.requests[-1].body)
+        body = json.loads(fake_llama.requests[-1].body)
         if not body["stream"]:  # the first-token probe of a branch
             top = [
                 {"id": 1, "token": " likely", "logprob": -0.1, "bytes": []},
@@ -774,24 +781,24 @@ def test_llama_server_answers_are_read(fake: Callable[..., FakeServer]) -> None:
             handler.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
         last = {"choices": [{"text": "", "finish_reason": "length"}], "timings": {"predicted_n": 4}}
         usage = {"choices": [], "usage": {"prompt_tokens": 6, "completion_tokens": 4}}
-        for event in (last, usage):
-            handler.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+        for tail in (last, usage):
+            handler.wfile.write(f"data: {json.dumps(tail)}\n\n".encode())
         handler.wfile.write(b"data: [DONE]\n\n")
 
-    server = fake(
+    fake_llama = fake(
         {
             ("GET", "/v1/models"): models_route,
             ("POST", "/tokenize"): tokenize,
             ("POST", "/v1/completions"): completions,
         }
     )
-    with RemoteEngine(server.url) as engine:
+    with RemoteEngine(fake_llama.url) as engine:
         assert engine.token_counting == "tokenize"
         assert engine.count_tokens("one two three") == 3
         result = engine.complete("x", GREEDY_12)
         t = result.timings
         assert (t.prompt_tokens, t.prompt_tokens_evaluated, t.generated_tokens) == (6, 2, 4)
-        sent = json.loads(server.requests[-1].body)
+        sent = json.loads(fake_llama.requests[-1].body)
         assert sent["stream_options"] == {"include_usage": True}
         alternatives = [engine.complete("x", GREEDY_12, branch=b) for b in (1, 2, 3)]
     # ranked by logprob; the U+FFFD token (part of a character) is skipped
@@ -800,7 +807,7 @@ def test_llama_server_answers_are_read(fake: Callable[..., FakeServer]) -> None:
     assert alternatives[0].seed == 0  # the logprobs path
     assert alternatives[0].timings.prompt_tokens == 5  # the probe's prompt
     assert alternatives[2].seed != 0  # only two usable alternatives: the seed fallback
-    bodies = [json.loads(r.body) for r in server.requests if r.path == "/v1/completions"]
+    bodies = [json.loads(r.body) for r in fake_llama.requests if r.path == "/v1/completions"]
     probes = [b for b in bodies if not b["stream"]]
     # one request ranks the first tokens for all three branches of the prompt
     assert [(p["logprobs"], p["max_tokens"]) for p in probes] == [(5, 1)]

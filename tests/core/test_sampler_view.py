@@ -255,7 +255,8 @@ def test_no_cuts_at_temperature_one_is_the_raw_distribution(
 ) -> None:
     logits, history = real
     view = sampler_view(logits, SETTINGS["untouched"], history, str, top_n=50)
-    assert view.kept == logits.size and not view.greedy
+    assert view.kept == logits.size
+    assert not view.greedy
     for c in view.candidates:
         assert c.cut_by is None
         assert c.probability == pytest.approx(c.raw_probability, abs=1e-6)
@@ -264,13 +265,17 @@ def test_no_cuts_at_temperature_one_is_the_raw_distribution(
 def test_greedy_keeps_only_the_penalised_argmax() -> None:
     logits, history = crafted_logits()
     view = sampler_view(logits, SETTINGS["greedy"], history, _label)
-    assert view.greedy and view.kept == 1
+    assert view.greedy
+    assert view.kept == 1
     leader, runner_up = view.candidates[:2]
-    assert leader.cut_by == "greedy" and leader.probability == 0.0  # penalised below it
-    assert runner_up.cut_by is None and runner_up.probability == 1.0
+    assert leader.cut_by == "greedy"
+    assert leader.probability == 0.0  # penalised below it
+    assert runner_up.cut_by is None
+    assert runner_up.probability == 1.0
     assert {c.cut_by for c in view.candidates[2:]} == {"greedy"}
     plain = sampler_view(logits, GREEDY, history, _label)  # no penalty: the raw argmax
-    assert plain.candidates[0].probability == 1.0 and plain.kept == 1
+    assert plain.candidates[0].probability == 1.0
+    assert plain.kept == 1
 
 
 def test_candidates_carry_the_token_text(
@@ -285,7 +290,8 @@ def test_candidates_carry_the_token_text(
     assert len(view.candidates) == 20
     assert [c.text for c in view.candidates] == [text(c.token_id) for c in view.candidates]
     raws = [c.raw_probability for c in view.candidates]
-    assert raws == sorted(raws, reverse=True) and 0 < sum(raws) <= 1.0 + 1e-9
+    assert raws == sorted(raws, reverse=True)
+    assert 0 < sum(raws) <= 1.0 + 1e-9
     few = sampler_view(logits[:5], SamplingSettings(), (), str, top_n=20)
     assert len(few.candidates) == 5  # never more bars than tokens
 
@@ -367,7 +373,8 @@ def test_next_token_logits_are_the_last_row_of_all_logits(
 ) -> None:
     logits, tokens = engine.next_token_logits(STORY)
     assert tokens == engine.tokenize(STORY)
-    assert logits.dtype == np.float32 and logits.shape == (engine._llm.n_vocab(),)
+    assert logits.dtype == np.float32
+    assert logits.shape == (engine._llm.n_vocab(),)
     with Engine(tiny_model["f32"], n_threads=1, logits_all=True) as full:
         expected = full.logits(tokens)[-1]
     np.testing.assert_allclose(logits, expected, rtol=0, atol=1e-4)
@@ -398,7 +405,8 @@ def test_next_token_logits_of_empty_and_long_prompts(engine: Engine) -> None:
     long_text = STORY * 8
     logits, tokens = engine.next_token_logits(long_text)
     assert tokens == engine.tokenize(long_text)[-engine.n_ctx :]
-    assert len(tokens) == engine.n_ctx and np.isfinite(logits).all()
+    assert len(tokens) == engine.n_ctx
+    assert np.isfinite(logits).all()
 
 
 def test_next_token_logits_on_a_closed_engine(tiny_model: TestModel) -> None:

@@ -57,7 +57,8 @@ def test_the_key_goes_to_the_keychain_and_the_file_only_says_so(tmp_path: Path) 
         save_settings(WITH_KEY, path)
         assert KEY not in path.read_text(encoding="utf-8")
         runtime = _file(path)
-        assert runtime["remote_api_key"] is None and runtime[KEYCHAIN_MARK] is True
+        assert runtime["remote_api_key"] is None
+        assert runtime[KEYCHAIN_MARK] is True
         assert keychain.entries == {(SERVICE, account(path)): KEY}
         assert load_settings(path).settings == WITH_KEY
         assert load_settings(path).warnings == ()
@@ -68,7 +69,8 @@ def test_a_key_in_an_old_file_moves_to_the_keychain_on_the_next_save(tmp_path: P
     _old_file(path)
     with installed(MemoryKeychain()) as keychain:
         loaded = load_settings(path)
-        assert loaded.settings.runtime.remote_api_key == KEY and not loaded.warnings
+        assert loaded.settings.runtime.remote_api_key == KEY
+        assert not loaded.warnings
         assert keychain.entries == {}  # loading alone changes nothing
         save_settings(loaded.settings, path)
         assert KEY not in path.read_text(encoding="utf-8")
@@ -84,7 +86,8 @@ def test_without_a_keychain_the_key_stays_in_the_private_file(
     with installed(backend()):
         assert keychain_state() == secrets.Keychain(False, None)
         save_settings(WITH_KEY, path)
-        assert _file(path)["remote_api_key"] == KEY and KEYCHAIN_MARK not in _file(path)
+        assert _file(path)["remote_api_key"] == KEY
+        assert KEYCHAIN_MARK not in _file(path)
         assert oct(path.stat().st_mode & 0o777) == "0o600"
         assert load_settings(path).settings == WITH_KEY
 
@@ -95,16 +98,19 @@ def test_a_keychain_that_refuses_the_key_leaves_it_in_the_file(tmp_path: Path) -
     with installed(BrokenKeychain(reads=False)) as keychain:
         loaded = load_settings(path)
         save_settings(loaded.settings, path)  # the migration fails: nothing is lost
-        assert _file(path)["remote_api_key"] == KEY and KEYCHAIN_MARK not in _file(path)
+        assert _file(path)["remote_api_key"] == KEY
+        assert KEYCHAIN_MARK not in _file(path)
         state = keychain_state()
-        assert not state.usable and state.failure is not None
+        assert not state.usable
+        assert state.failure is not None
         assert "refused the entry" in state.failure
         keychain.fail_writes = False  # the keychain is not tried again this session
         changed = replace(
             loaded.settings, runtime=replace(loaded.settings.runtime, remote_api_key="sk-2")
         )
         save_settings(changed, path)
-        assert keychain.entries == {} and _file(path)["remote_api_key"] == "sk-2"
+        assert keychain.entries == {}
+        assert _file(path)["remote_api_key"] == "sk-2"
         assert load_settings(path).settings == changed
 
 
@@ -121,7 +127,8 @@ def test_a_keychain_that_cannot_be_read_keeps_its_entry(tmp_path: Path) -> None:
         loaded = load_settings(path)
         assert loaded.settings.runtime.remote_api_key is None
         (warning,) = loaded.warnings
-        assert "keychain" in warning and "the keychain is locked" in warning
+        assert "keychain" in warning
+        assert "the keychain is locked" in warning
         assert "enter it again" in warning
         save_settings(replace(loaded.settings, window_state="AAAA"), path)
         assert _file(path)[KEYCHAIN_MARK] is True
@@ -129,7 +136,8 @@ def test_a_keychain_that_cannot_be_read_keeps_its_entry(tmp_path: Path) -> None:
     restarted.entries.update(locked.entries)
     with installed(restarted):
         loaded = load_settings(path)
-        assert loaded.settings.runtime.remote_api_key == KEY and not loaded.warnings
+        assert loaded.settings.runtime.remote_api_key == KEY
+        assert not loaded.warnings
 
 
 def test_a_keychain_without_the_entry_says_so_and_the_file_stops_pointing_at_it(
@@ -154,7 +162,8 @@ def test_clearing_the_key_deletes_its_entry(tmp_path: Path) -> None:
         save_settings(WITH_KEY, path)
         cleared = replace(WITH_KEY, runtime=replace(WITH_KEY.runtime, remote_api_key=None))
         save_settings(cleared, path)
-        assert keychain.entries == {} and KEYCHAIN_MARK not in _file(path)
+        assert keychain.entries == {}
+        assert KEYCHAIN_MARK not in _file(path)
         assert load_settings(path).settings == cleared
 
 
@@ -181,7 +190,8 @@ def test_a_hand_written_key_wins_over_the_keychain(tmp_path: Path) -> None:
         data["runtime"]["remote_api_key"] = "sk-new"
         path.write_text(json.dumps(data))
         loaded = load_settings(path)
-        assert loaded.settings.runtime.remote_api_key == "sk-new" and not loaded.warnings
+        assert loaded.settings.runtime.remote_api_key == "sk-new"
+        assert not loaded.warnings
 
 
 def test_a_bad_keychain_mark_is_reported_and_ignored(tmp_path: Path) -> None:
@@ -191,7 +201,8 @@ def test_a_bad_keychain_mark_is_reported_and_ignored(tmp_path: Path) -> None:
         loaded = load_settings(path)
     assert loaded.settings.runtime == RuntimeSettings(n_gpu_layers=3)
     (warning,) = loaded.warnings
-    assert f"runtime.{KEYCHAIN_MARK}" in warning and "'yes'" in warning
+    assert f"runtime.{KEYCHAIN_MARK}" in warning
+    assert "'yes'" in warning
 
 
 def test_a_key_left_unread_stays_where_it_is(tmp_path: Path) -> None:
@@ -204,7 +215,8 @@ def test_a_key_left_unread_stays_where_it_is(tmp_path: Path) -> None:
     locked.entries.update(entries)
     with installed(locked):
         loaded = load_settings(path, read_key=False)
-        assert loaded.settings.runtime.remote_api_key is None and not loaded.warnings
+        assert loaded.settings.runtime.remote_api_key is None
+        assert not loaded.warnings
         save_settings(replace(loaded.settings, model_path="/models/gpt2.gguf"), path)
         assert _file(path)[KEYCHAIN_MARK] is True
         assert keychain_state() == secrets.Keychain(True)  # never called

@@ -208,9 +208,11 @@ def test_corrupt_file_gives_defaults_and_is_kept_aside(
     assert result.settings == AppSettings()
     assert len(result.warnings) == 1
     warning = result.warnings[0]
-    assert str(path) in warning and problem in warning
+    assert str(path) in warning
+    assert problem in warning
     kept = list(tmp_path.glob("settings.json.corrupt-*"))
-    assert len(kept) == 1 and kept[0].name in warning
+    assert len(kept) == 1
+    assert kept[0].name in warning
     assert kept[0].read_bytes() == content
     assert not path.exists()  # the next save cannot overwrite what the user had
 
@@ -221,7 +223,8 @@ def test_unreadable_settings_path_is_moved_aside(tmp_path: Path) -> None:
     (path / "inside").write_text("keep me")
     result = load_settings(path)
     assert result.settings == AppSettings()
-    assert len(result.warnings) == 1 and "cannot be read" in result.warnings[0]
+    assert len(result.warnings) == 1
+    assert "cannot be read" in result.warnings[0]
     (kept,) = tmp_path.glob("settings.json.corrupt-*")
     assert (kept / "inside").read_text() == "keep me"
 
@@ -272,7 +275,8 @@ def test_every_range_clamps_at_both_ends(
         expected = replace(CUSTOM, **{section: replace(getattr(CUSTOM, section), **{key: bound})})
         assert result.settings == expected
         (warning,) = result.warnings
-        assert f"'{section}.{key}'" in warning and rule.describe() in warning
+        assert f"'{section}.{key}'" in warning
+        assert rule.describe() in warning
 
 
 @pytest.mark.parametrize(
@@ -306,7 +310,8 @@ def test_wrongly_typed_value_falls_back_to_its_default(
     (warning,) = result.warnings
     assert f"'{section}.{key}'" in warning
     assert repr(bad) in warning
-    assert "must be" in warning and "using the default" in warning
+    assert "must be" in warning
+    assert "using the default" in warning
 
 
 @pytest.mark.parametrize(
@@ -319,9 +324,11 @@ def test_wrong_top_level_value_falls_back_to_its_default(
     data = CUSTOM.to_dict()
     data[key] = bad
     result = load_settings(write_json(tmp_path / "settings.json", data))
-    assert result.settings == replace(CUSTOM, **{key: None})
+    cleared: dict[str, Any] = {key: None}  # each of these fields is optional
+    assert result.settings == replace(CUSTOM, **cleared)
     (warning,) = result.warnings
-    assert f"'{key}'" in warning and repr(bad) in warning
+    assert f"'{key}'" in warning
+    assert repr(bad) in warning
 
 
 def test_warning_stays_short_and_states_the_rule_once(tmp_path: Path) -> None:
@@ -329,7 +336,8 @@ def test_warning_stays_short_and_states_the_rule_once(tmp_path: Path) -> None:
     (warning,) = load_settings(write_json(tmp_path / "settings.json", data)).warnings
     assert len(warning) < len(str(tmp_path)) + 300
     assert warning.count("must be one of word, phrase, sentence, line, paragraph;") == 1
-    assert "'chapter, got itxxx" in warning and warning.endswith("using the default 'sentence'")
+    assert "'chapter, got itxxx" in warning
+    assert warning.endswith("using the default 'sentence'")
 
 
 def test_section_that_is_not_an_object_gets_its_defaults(tmp_path: Path) -> None:
@@ -338,7 +346,8 @@ def test_section_that_is_not_an_object_gets_its_defaults(tmp_path: Path) -> None
     result = load_settings(write_json(tmp_path / "settings.json", data))
     assert result.settings == replace(CUSTOM, runtime=RuntimeSettings())
     (warning,) = result.warnings
-    assert "'runtime'" in warning and "must be an object" in warning
+    assert "'runtime'" in warning
+    assert "must be an object" in warning
 
 
 def test_several_bad_values_each_get_a_warning(tmp_path: Path) -> None:
@@ -398,6 +407,8 @@ def test_missing_keys_take_their_defaults_silently(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- value objects
 
 
+# Some values below have the wrong type on purpose (a settings file can hold anything);
+# those lines carry an arg-type ignore.
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -405,15 +416,15 @@ def test_missing_keys_take_their_defaults_silently(tmp_path: Path) -> None:
         (lambda: RuntimeSettings(n_ctx=8), "runtime.n_ctx must be an integer from 16 to 32768"),
         (lambda: SuggestionSettings(n_alternatives=9), "suggestions.n_alternatives must be an"),
         (lambda: SuggestionSettings(mode="chapter"), "word, phrase, sentence, line, paragraph"),
-        (lambda: SuggestionSettings(auto_suggest=1), "suggestions.auto_suggest must be true or"),
+        (lambda: SuggestionSettings(auto_suggest=1), "suggestions.auto_suggest must be true or"),  # type: ignore[arg-type]
         (lambda: EditorSettings(font_size=100.0), "editor.font_size must be a number from 6 to 72"),
-        (lambda: EditorSettings(theme="blue"), "editor.theme must be one of system, light, dark"),
+        (lambda: EditorSettings(theme="blue"), "editor.theme must be one of system, light, dark"),  # type: ignore[arg-type]
         (lambda: AppSettings(schema_version=2), "schema_version must be an integer from 1 to 1"),
         (lambda: AppSettings(recent_files=("a",) * 2), "at most 10 distinct paths"),
-        (lambda: AppSettings(recent_files="abc"), "recent_files must be a list"),
-        (lambda: AppSettings(runtime={"n_threads": 2}), "runtime must be a RuntimeSettings"),
+        (lambda: AppSettings(recent_files="abc"), "recent_files must be a list"),  # type: ignore[arg-type]
+        (lambda: AppSettings(runtime={"n_threads": 2}), "runtime must be a RuntimeSettings"),  # type: ignore[arg-type]
         (lambda: AppSettings(user_presets=(("balanced", SamplingSettings()),)), "built-in"),
-        (lambda: AppSettings(user_presets={"a": SamplingSettings()}), "user_presets must be a"),
+        (lambda: AppSettings(user_presets={"a": SamplingSettings()}), "user_presets must be a"),  # type: ignore[arg-type]
     ],
 )
 def test_value_objects_reject_bad_values(make: Any, message: str) -> None:
@@ -425,6 +436,8 @@ def test_value_objects_normalise_equivalent_inputs() -> None:
     assert SuggestionSettings(mode=SuggestionMode.WORD).mode == "word"
     assert type(SuggestionSettings(mode=SuggestionMode.WORD).mode) is str
     assert SuggestionSettings(mode="line").suggestion_mode is SuggestionMode.LINE
+    # A str theme, a float thread count and a list of files are taken (ignore[arg-type]: on
+    # purpose, as a settings file or a caller may give them).
     assert EditorSettings(theme="dark").theme is Theme.DARK  # type: ignore[arg-type]
     assert EditorSettings(font_size=12).font_size == 12.0
     assert RuntimeSettings(n_threads=8.0).n_threads == 8  # type: ignore[arg-type]
@@ -484,7 +497,8 @@ def test_recent_files_in_file_are_repaired_keeping_order(tmp_path: Path) -> None
     expected = ("/d/a", "/d/b", *(f"/d/{i}" for i in range(8)))
     assert result.settings == replace(CUSTOM, recent_files=expected)
     (warning,) = result.warnings
-    assert "'recent_files'" in warning and "kept 10 of 17" in warning
+    assert "'recent_files'" in warning
+    assert "kept 10 of 17" in warning
 
 
 def test_recent_files_not_a_list_is_cleared(tmp_path: Path) -> None:
@@ -559,7 +573,8 @@ def test_failed_save_raises_and_keeps_the_previous_file(
     with pytest.raises(SettingsSaveError, match=r"could not save settings to .*No space left") as e:
         save_settings(AppSettings(), path)
     monkeypatch.undo()
-    assert isinstance(e.value, OSError) and e.value.errno == 28
+    assert isinstance(e.value, OSError)
+    assert e.value.errno == 28
     assert str(path) in str(e.value)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["settings.json"]
@@ -609,11 +624,13 @@ def test_remote_backend_settings_round_trip_and_bad_values_are_reported(tmp_path
     with installed(fail.Keyring()):  # no keychain: the key stays in the file
         save_settings(AppSettings(runtime=runtime), path)
         loaded = load_settings(path)
-    assert loaded.settings.runtime == runtime and not loaded.warnings
+    assert loaded.settings.runtime == runtime
+    assert not loaded.warnings
     assert json.loads(path.read_text(encoding="utf-8"))["runtime"]["remote_api_key"] == "sk-1"
     assert oct(path.stat().st_mode & 0o777) == "0o600"  # the key is not world-readable
     path.write_text(json.dumps({"runtime": {"backend": "cloud", "remote_url": "ftp://x"}}))
     loaded = load_settings(path)
     assert loaded.settings.runtime == RuntimeSettings()
     text = " ".join(loaded.warnings)
-    assert "runtime.backend" in text and "runtime.remote_url" in text
+    assert "runtime.backend" in text
+    assert "runtime.remote_url" in text

@@ -101,7 +101,8 @@ def test_cache_serves_exact_and_typed_into_prefixes() -> None:
     assert cache.lookup("The cat", "other settings") is None
     cache.store("A", "k", _answer(" b"))
     cache.store("C", "k", _answer(" d"))  # evicts the least recently used
-    assert len(cache) == 2 and _raw(cache.lookup("A", "k")) == " b"
+    assert len(cache) == 2
+    assert _raw(cache.lookup("A", "k")) == " b"
 
 
 def test_a_cached_answer_typed_into_keeps_the_confidence_of_the_rest() -> None:

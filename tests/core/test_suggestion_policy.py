@@ -92,8 +92,11 @@ class Clock:
         return self.now
 
 
+World = tuple[SuggestionPolicy, Host, Doc, Clock]
+
+
 @pytest.fixture
-def world() -> tuple[SuggestionPolicy, Host, Doc, Clock]:
+def world() -> World:
     host, doc, clock = Host(), Doc(), Clock()
     settings = SuggestionSettings(suggest_when="fairly_sure")
     policy = SuggestionPolicy(host, settings, GREEDY, clock=clock)
@@ -136,22 +139,27 @@ def finish(policy: SuggestionPolicy, request: CompletionRequest, reason: StopRea
     policy.on_finished(RequestDone(request.id, done, 0.0))
 
 
-def test_a_pause_asks_with_healing_and_scoring_and_shows_the_confident_head(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_pause_asks_with_healing_and_scoring_and_shows_the_confident_head(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "She opened the door and saw ")
-    assert host.prefills and host.prefills[-1].heal
+    assert host.prefills
+    assert host.prefills[-1].heal
     request = debounce(policy, host)
-    assert request.heal and request.scored and request.avoid_markup and not request.prefetch
+    assert request.heal
+    assert request.scored
+    assert request.avoid_markup
+    assert not request.prefetch
     policy.on_piece(request.id, "a", math.log(0.9))
     assert host.ghost == ""  # "a" may still become "another"
     policy.on_piece(request.id, " man", math.log(0.9 * 0.5))
-    assert host.ghost == "a" and host.shown == ["a"]
+    assert host.ghost == "a"
+    assert host.shown == ["a"]
     policy.on_piece(request.id, " with", math.log(0.9 * 0.5 * 0.1))
     assert host.ghost == "a man"
     assert host.stopped == [request.id]  # confidence fell: nothing more can be shown
 
 
-def test_type_through_keeps_the_rest_and_asks_nothing(world) -> None:  # type: ignore[no-untyped-def]
+def test_type_through_keeps_the_rest_and_asks_nothing(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "We drove acr")
     request = debounce(policy, host)
@@ -160,41 +168,47 @@ def test_type_through_keeps_the_rest_and_asks_nothing(world) -> None:  # type: i
     sent = len(host.sent)
     doc.text += "o"
     policy.ghost_consumed("o", "ss the country.")
-    assert policy.ghost == "ss the country." and len(host.sent) == sent
+    assert policy.ghost == "ss the country."
+    assert len(host.sent) == sent
 
 
-def test_a_newer_keystroke_drops_the_older_answer(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_newer_keystroke_drops_the_older_answer(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "The ship ")
     old = debounce(policy, host)
     type_(policy, host, doc, "l")
     policy.on_piece(old.id, "sailed", 0.0)
-    assert host.ghost == "" and host.shown == []
+    assert host.ghost == ""
+    assert host.shown == []
 
 
-def test_an_answer_that_opens_with_junk_asks_for_the_next_candidate(world) -> None:  # type: ignore[no-untyped-def]
+def test_an_answer_that_opens_with_junk_asks_for_the_next_candidate(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "She opened the door and saw ")
     first = debounce(policy, host)
     answer(policy, first, [("<strong>", 0.9), ("Lydia", 0.9), ("</strong>", 0.9)])
     assert host.ghost == ""
     retry = host.sent[-1]
-    assert retry.branch == 1 and retry.id > first.id and not retry.prefetch
+    assert retry.branch == 1
+    assert retry.id > first.id
+    assert not retry.prefetch
     answer(policy, retry, [("Lydia", 0.9), (" standing", 0.9), (" there", 0.01)])
     assert host.ghost == "Lydia standing"
 
 
-def test_below_the_threshold_nothing_is_shown(world) -> None:  # type: ignore[no-untyped-def]
+def test_below_the_threshold_nothing_is_shown(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "The experiment failed because the ")
     request = debounce(policy, host)
     policy.on_piece(request.id, "30", math.log(0.01))
-    assert host.stopped == [request.id] and host.ghost == ""
+    assert host.stopped == [request.id]
+    assert host.ghost == ""
     finish(policy, request, StopReason.CANCELLED)
-    assert host.ghost == "" and all(not r.prefetch for r in host.sent)
+    assert host.ghost == ""
+    assert all(not r.prefetch for r in host.sent)
 
 
-def test_always_shows_whatever_comes(world) -> None:  # type: ignore[no-untyped-def]
+def test_always_shows_whatever_comes(world: World) -> None:
     policy, host, doc, _clock = world
     policy.update_settings(SuggestionSettings(suggest_when="always"))
     type_(policy, host, doc, "The experiment failed because the ")
@@ -203,14 +217,15 @@ def test_always_shows_whatever_comes(world) -> None:  # type: ignore[no-untyped-
     assert host.ghost == "sample was bad."
 
 
-def test_the_sequel_of_a_shown_ghost_is_prefetched_and_tab_shows_it_at_once(world) -> None:  # type: ignore[no-untyped-def]
+def test_the_sequel_of_a_shown_ghost_is_prefetched_and_tab_shows_it_at_once(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "I love you more than ")
     request = debounce(policy, host)
     answer(policy, request, [("anything", 0.9), (" else", 0.9), (" in", 0.05)])
     assert host.ghost == "anything else"
     prefetch = host.sent[-1]
-    assert prefetch.prefetch and prefetch.text.endswith("I love you more than anything else")
+    assert prefetch.prefetch
+    assert prefetch.text.endswith("I love you more than anything else")
     assert prefetch.cursor == len(prefetch.text)
     answer(policy, prefetch, [(" in", 0.8), (" the", 0.9), (" world", 0.9), (".", 0.9)])
     # Tab: the whole ghost goes into the document
@@ -223,7 +238,7 @@ def test_the_sequel_of_a_shown_ghost_is_prefetched_and_tab_shows_it_at_once(worl
     assert all(r.prefetch for r in host.sent[sent:])  # only the next sequel is asked for
 
 
-def test_a_prefetch_still_running_at_tab_becomes_the_request(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_prefetch_still_running_at_tab_becomes_the_request(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "I love you more than ")
     request = debounce(policy, host)
@@ -240,7 +255,7 @@ def test_a_prefetch_still_running_at_tab_becomes_the_request(world) -> None:  # 
     assert host.shown[-1] == " in"
 
 
-def test_a_diverging_key_drops_the_prefetch(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_diverging_key_drops_the_prefetch(world: World) -> None:
     policy, host, doc, _clock = world
     type_(policy, host, doc, "I love you more than ")
     request = debounce(policy, host)
@@ -252,7 +267,7 @@ def test_a_diverging_key_drops_the_prefetch(world) -> None:  # type: ignore[no-u
     assert host.last_id > prefetch.id  # superseded
 
 
-def test_a_prompt_seen_before_is_served_from_the_cache(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_prompt_seen_before_is_served_from_the_cache(world: World) -> None:
     policy, host, doc, _clock = world
     policy = SuggestionPolicy(
         host, SuggestionSettings(), GREEDY, clock=Clock(), features=Features(prefetch=False)
@@ -269,27 +284,30 @@ def test_a_prompt_seen_before_is_served_from_the_cache(world) -> None:  # type: 
     doc.text += " "
     policy.text_edited()
     policy.timer_fired(Timer.SETTLE)
-    assert host.ghost == "sat on the mat" and len(host.sent) == sent
+    assert host.ghost == "sat on the mat"
+    assert len(host.sent) == sent
     assert host.stats[-1].from_cache
 
 
-def test_nothing_is_asked_while_a_draft_owns_the_engine(world) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_is_asked_while_a_draft_owns_the_engine(world: World) -> None:
     policy, host, doc, _clock = world
     policy.paused = True
     type_(policy, host, doc, "Hello ")
-    assert Timer.DEBOUNCE not in host.timers and host.sent == []
+    assert Timer.DEBOUNCE not in host.timers
+    assert host.sent == []
     policy.trigger_now()
     assert host.sent == []
 
 
-def test_without_a_model_a_manual_trigger_says_why(world) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_model_a_manual_trigger_says_why(world: World) -> None:
     policy, host, _doc, _clock = world
     policy.model_changed(False)
     policy.trigger_now()
-    assert host.errors and "No model" in host.errors[-1]
+    assert host.errors
+    assert "No model" in host.errors[-1]
 
 
-def test_the_layers_can_be_turned_off(world) -> None:  # type: ignore[no-untyped-def]
+def test_the_layers_can_be_turned_off(world: World) -> None:
     _policy, host, doc, clock = world
     off = Features(healing=False, junk_filter=False, confidence=False, prefetch=False)
     policy = SuggestionPolicy(host, SuggestionSettings(), GREEDY, clock=clock, features=off)
@@ -297,13 +315,15 @@ def test_the_layers_can_be_turned_off(world) -> None:  # type: ignore[no-untyped
     policy.model_changed(True)
     type_(policy, host, doc, "She saw ")
     request = debounce(policy, host)
-    assert not request.heal and not request.avoid_markup and policy.min_confidence == 0.0
+    assert not request.heal
+    assert not request.avoid_markup
+    assert policy.min_confidence == 0.0
     answer(policy, request, [("<strong>", 0.01), ("Lydia", 0.01)])
     assert host.ghost == "<strong>Lydia"
     assert not any(r.prefetch for r in host.sent)
 
 
-def test_suggestions_are_the_likeliest_words_unless_asked_to_sample(world) -> None:  # type: ignore[no-untyped-def]
+def test_suggestions_are_the_likeliest_words_unless_asked_to_sample(world: World) -> None:
     """Likeliest: greedy and without penalties, whatever the sampling settings (they shape
     drafts and alternatives); turned off, a suggestion is drawn with them."""
     from app.core.sampling import SamplingSettings
@@ -313,15 +333,17 @@ def test_suggestions_are_the_likeliest_words_unless_asked_to_sample(world) -> No
     policy.update_settings(SuggestionSettings(), creative)
     type_(policy, host, doc, "The ship ")
     request = debounce(policy, host)
-    assert request.sampling.greedy and request.sampling.repeat_penalty == 1.0
+    assert request.sampling.greedy
+    assert request.sampling.repeat_penalty == 1.0
     assert request.sampling.max_tokens == SuggestionSettings().max_tokens
     policy.update_settings(SuggestionSettings(likeliest=False), creative)
     type_(policy, host, doc, "s")
     request = debounce(policy, host)
-    assert request.sampling.temperature == 1.0 and request.sampling.repeat_penalty == 1.05
+    assert request.sampling.temperature == 1.0
+    assert request.sampling.repeat_penalty == 1.05
 
 
-def test_tab_tab_tab_each_sequel_comes_from_a_live_prefetch(world) -> None:  # type: ignore[no-untyped-def]
+def test_tab_tab_tab_each_sequel_comes_from_a_live_prefetch(world: World) -> None:
     """A ghost served from the cache prefetches its own sequel, and nothing issued after
     it supersedes that prefetch (a superseded one would be waited for in vain)."""
     policy, host, doc, _clock = world
@@ -336,7 +358,8 @@ def test_tab_tab_tab_each_sequel_comes_from_a_live_prefetch(world) -> None:  # t
         policy.timer_fired(Timer.SETTLE)
         assert host.ghost == ghost
         second = host.sent[-1]
-        assert second.prefetch and host.last_id == second.id  # no prefill after it
+        assert second.prefetch
+        assert host.last_id == second.id  # no prefill after it
         answer(policy, second, sequel)
     doc.text += policy.ghost
     policy.ghost_consumed(policy.ghost, "")
@@ -345,7 +368,9 @@ def test_tab_tab_tab_each_sequel_comes_from_a_live_prefetch(world) -> None:  # t
     assert host.ghost == " I know"
 
 
-def test_a_ghost_that_turns_into_junk_is_taken_back_and_the_next_candidate_asked(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_ghost_that_turns_into_junk_is_taken_back_and_the_next_candidate_asked(
+    world: World,
+) -> None:
     policy, host, doc, _clock = world
     policy.update_settings(SuggestionSettings(suggest_when="always"))
     type_(policy, host, doc, "Write to me at ")
@@ -363,4 +388,5 @@ def test_a_ghost_that_turns_into_junk_is_taken_back_and_the_next_candidate_asked
     assert host.ghost == ""  # may still become an address: held back
     policy.on_piece(request.id, "mple.org", 0.0)
     finish(policy, request, StopReason.EOS)
-    assert host.ghost == "" and host.sent[-1].branch == 1  # the next likeliest is asked for
+    assert host.ghost == ""
+    assert host.sent[-1].branch == 1  # the next likeliest is asked for

@@ -33,19 +33,24 @@ def test_a_text_is_its_english_and_remembers_how_to_translate_it() -> None:
     reason = QT_TRANSLATE_NOOP("Documents", "the folder “%1” does not exist.").arg(Path("/a"))
     text = QT_TRANSLATE_NOOP("Documents", "Cannot open “%1”: %2").arg("/a/b.txt", reason)
     assert text == "Cannot open “/a/b.txt”: the folder “/a” does not exist."
-    assert isinstance(text, str) and f"{text}" == str(text)
+    assert isinstance(text, str)
+    assert f"{text}" == str(text)
     assert (text.context, text.template) == ("Documents", "Cannot open “%1”: %2")
-    assert text.args == ("/a/b.txt", reason) and isinstance(text.args[1], Text)
+    assert text.args == ("/a/b.txt", reason)
+    assert isinstance(text.args[1], Text)
     assert reason.args == ("/a",)  # arguments that are not text are kept as their str()
     for again in (pickle.loads(pickle.dumps(text)), copy.deepcopy(text)):
-        assert again == text and isinstance(again, Text) and again.args == text.args
+        assert again == text
+        assert isinstance(again, Text)
+        assert again.args == text.args
 
 
 def test_joined_texts_keep_each_part_translatable() -> None:
     first = QT_TRANSLATE_NOOP("Journal", "The file on disk already holds exactly this text.")
     both = joined([first, "Another %1 sentence."])
     assert both == f"{first} Another %1 sentence."
-    assert both.context == "" and both.args[0] is first  # nothing of its own to translate
+    assert both.context == ""  # nothing of its own to translate
+    assert both.args[0] is first
     with pytest.raises(ValueError, match="at most 99"):
         joined(["x"] * 100)
 
@@ -59,7 +64,8 @@ def test_a_document_error_carries_its_message_as_a_text(tmp_path: Path) -> None:
     assert text.template == "Cannot open “%1”: %2"
     assert text.args[0] == str(missing)
     reason = text.args[1]
-    assert isinstance(reason, Text) and reason.template == "the folder “%1” does not exist."
+    assert isinstance(reason, Text)
+    assert reason.template == "the folder “%1” does not exist."
     with pytest.raises(DocumentError) as saved:
         save_document(missing, "x", DEFAULT_FORMAT)
     assert saved.value.text.template == "Cannot save “%1”: %2"
@@ -76,7 +82,8 @@ def test_a_recovery_summary_is_a_text_with_its_numbers_as_arguments(tmp_path: Pa
             Snapshot(new_doc_id(), "One.\nTwo!\nThree.\n", doc, loaded.format, None)
         )
     summary = compare_with_disk(entry).summary
-    assert isinstance(summary, Text) and summary.context == "Journal"
+    assert isinstance(summary, Text)
+    assert summary.context == "Journal"
     assert summary.args == (str(doc), "2", "1")
 
 

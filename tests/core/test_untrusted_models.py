@@ -24,7 +24,6 @@ import sys
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +191,8 @@ class FuzzStats:
             inspect_model(path)
         except ModelFileError as exc:
             self.counts["rejected by validation"] += 1
-            assert str(exc).startswith(f"{path}: ")
+            # Not an expected raise (PT017): a file may pass or fail; a failure names it.
+            assert str(exc).startswith(f"{path}: ")  # noqa: PT017
             self.reasons[re.sub(r"'[^']*'|\(.*?\)|b'.*|[\d,.]+", "_", exc.problem)[:70]] += 1
             return None
         result = probe_model(path, timeout_s=60, use_cache=False)  # every file is new
@@ -256,7 +256,8 @@ def test_flipped_bytes_in_the_tensor_data_load_in_process(fuzz_source: FuzzSourc
         path = _mutated(fuzz_source, flips, stats.counts["tried"])
         try:
             result = stats.judge(path)
-            assert result is not None and result.ok, result and result.message
+            assert result is not None
+            assert result.ok, result.message
             with Engine(path, n_ctx=32, n_threads=1) as engine:
                 engine.complete("Once upon a time", sampling)
             stats.counts["loaded in-process"] += 1
@@ -278,7 +279,8 @@ def test_nan_weights_give_nan_logits_not_a_crash(tiny_model: TestModel, tmp_path
     path.write_bytes(g.with_tensor("token_embd.weight", data=bytes(embd)).to_bytes())
     inspect_model(path)
     result = probe_model(path, use_cache=False)
-    assert result.ok and result.report["logits_finite"] is False
+    assert result.ok
+    assert result.report["logits_finite"] is False
     with Engine(path, n_ctx=32, n_threads=1) as engine:
         for temperature in (0.0, 0.7):
             done = engine.complete("Once", SamplingSettings(max_tokens=3, temperature=temperature))
@@ -314,7 +316,9 @@ def test_the_probe_survives_a_real_llama_cpp_crash(
     result = crash_results[case.name]
     assert case.crash is not None
     signal_name, last_words = case.crash
-    assert not result.ok and result.crashed and not result.timed_out
+    assert not result.ok
+    assert result.crashed
+    assert not result.timed_out
     if POSIX:
         assert result.signal_name == signal_name
         assert f"llama.cpp crashed while loading it ({signal_name})" in result.message
@@ -324,7 +328,8 @@ def test_the_probe_survives_a_real_llama_cpp_crash(
     assert result.stderr_tail  # the last lines of llama.cpp's output are kept
     with pytest.raises(ProbeError) as info:
         result.raise_for_failure()
-    assert info.value.result is result and str(info.value) == result.message
+    assert info.value.result is result
+    assert str(info.value) == result.message
 
 
 def test_an_assertion_is_quoted_in_the_message(crash_results: dict[str, ProbeResult]) -> None:
@@ -335,7 +340,9 @@ def test_an_assertion_is_quoted_in_the_message(crash_results: dict[str, ProbeRes
 
 def test_a_refusal_is_reported_without_a_crash(corpus: dict[str, CorpusFile]) -> None:
     result = probe_model(corpus["missing tensor"].path, use_cache=False)
-    assert not result.ok and result.refused and not result.crashed
+    assert not result.ok
+    assert result.refused
+    assert not result.crashed
     assert result.signal_name is None
     assert result.message == (
         f"{corpus['missing tensor'].path}: llama.cpp could not load it: check_tensor_dims: "
@@ -363,7 +370,7 @@ def model_copy(tiny_model: TestModel, tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 @pytest.fixture
-def spawned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
+def spawned(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The command lines of every probe process started during the test."""
     calls: list[list[str]] = []
     real = subprocess.Popen
@@ -373,21 +380,27 @@ def spawned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
         return real(args, **kwargs)
 
     monkeypatch.setattr(model_probe.subprocess, "Popen", popen)
-    yield calls
+    return calls
 
 
 def test_a_file_that_passed_is_not_probed_again(
     model_copy: Path, spawned: list[list[str]], tmp_path: Path
 ) -> None:
     first = probe_model(model_copy)
-    assert first.ok and not first.cached and len(spawned) == 1
+    assert first.ok
+    assert not first.cached
+    assert len(spawned) == 1
     assert spawned[0][:3] == [sys.executable, "-m", "app.core.model_probe"]
-    assert first.report["n_vocab"] == 50257 and first.report["logits_finite"] is True
+    assert first.report["n_vocab"] == 50257
+    assert first.report["logits_finite"] is True
     again = probe_model(model_copy)
-    assert again.ok and again.cached and len(spawned) == 1
+    assert again.ok
+    assert again.cached
+    assert len(spawned) == 1
     # The key is the content: a copy (into the model store, say) keeps the pass.
     moved = Path(shutil.copy(model_copy, tmp_path / "store-copy.gguf"))
-    assert probe_model(moved).cached and len(spawned) == 1
+    assert probe_model(moved).cached
+    assert len(spawned) == 1
     # The cache is a small JSON file in the cache folder (under GHOSTPEN_HOME here).
     cache_file = AppPaths.default().cache_dir / model_probe.CACHE_FILE
     assert model_probe.default_cache_file() == cache_file
@@ -408,17 +421,23 @@ def test_a_changed_file_is_probed_again(
     os.utime(model_copy, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert model_copy.stat().st_mtime_ns == before.st_mtime_ns
     result = probe_model(model_copy)
-    assert result.ok and not result.cached and len(spawned) == 2
-    assert probe_model(model_copy).cached and len(spawned) == 2
+    assert result.ok
+    assert not result.cached
+    assert len(spawned) == 2
+    assert probe_model(model_copy).cached
+    assert len(spawned) == 2
     # Touching the file changes nothing that matters...
     os.utime(model_copy, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
-    assert probe_model(model_copy).cached and len(spawned) == 2
+    assert probe_model(model_copy).cached
+    assert len(spawned) == 2
     # ...a byte more does, and so does an upgraded llama.cpp.
     with model_copy.open("ab") as fh:
         fh.write(b"\0")
-    assert not probe_model(model_copy).cached and len(spawned) == 3
+    assert not probe_model(model_copy).cached
+    assert len(spawned) == 3
     monkeypatch.setattr(model_probe, "_llama_version", lambda: "0.0.0-another")
-    assert not probe_model(model_copy).cached and len(spawned) == 4
+    assert not probe_model(model_copy).cached
+    assert len(spawned) == 4
 
 
 def test_failures_are_not_remembered(
@@ -428,14 +447,17 @@ def test_failures_are_not_remembered(
     path = corpus["missing tensor"].path
     assert not probe_model(path, cache=cache).ok
     assert not probe_model(path, cache=cache).ok
-    assert len(spawned) == 2 and not cache.passed(path)
+    assert len(spawned) == 2
+    assert not cache.passed(path)
 
 
 def test_a_probe_that_takes_too_long_is_stopped(model_copy: Path) -> None:
     # No Python starts, imports llama.cpp and loads a model within 10 ms.
     result = probe_model(model_copy, timeout_s=0.01)
     assert result.returncode is not None  # the child was killed and reaped
-    assert result.timed_out and not result.ok and not result.crashed
+    assert result.timed_out
+    assert not result.ok
+    assert not result.crashed
     assert "did not finish loading it within the time allowed (0.01 s)" in result.message
     assert result.message.endswith("Ghostpen did not load it")
     assert not ProbeCache().passed(model_copy)
@@ -445,14 +467,17 @@ def test_a_cancelled_probe_stops(model_copy: Path) -> None:
     cancel = threading.Event()
     cancel.set()
     result = probe_model(model_copy, cancel=cancel)
-    assert result.cancelled and not result.ok and "cancelled" in result.message
+    assert result.cancelled
+    assert not result.ok
+    assert "cancelled" in result.message
 
 
 def test_a_damaged_cache_file_means_probing_again(model_copy: Path, tmp_path: Path) -> None:
     cache = ProbeCache(tmp_path / "probe.json")
     cache.file.write_text("{not json")
     result = probe_model(model_copy, cache=cache)
-    assert result.ok and not result.cached
+    assert result.ok
+    assert not result.cached
     assert probe_model(model_copy, cache=cache).cached  # rewritten as valid JSON
 
 

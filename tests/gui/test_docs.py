@@ -491,7 +491,8 @@ def test_every_command_and_option_in_the_guide_exists() -> None:
     used = re.findall(r"\bghostpen ([a-z]+)\b(?![.-])(?: ([a-z]+)\b)?", text)
     assert sorted({c for c, _ in used} - set(commands)) == []
     actions = {a for c, a in used if c == "models" and a}
-    assert actions and sorted(actions - commands["models"]) == []
+    assert actions
+    assert sorted(actions - commands["models"]) == []
 
 
 # --------------------------------------------------------------------------- links

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import BinaryIO
 
 import gguf
 import llama_cpp
@@ -66,8 +67,8 @@ class _Hole:
     def __init__(self, nbytes: int) -> None:
         self.nbytes = nbytes
 
-    def tofile(self, fh: object) -> None:
-        fh.seek(self.nbytes, os.SEEK_CUR)  # type: ignore[attr-defined]
+    def tofile(self, fh: BinaryIO) -> None:
+        fh.seek(self.nbytes, os.SEEK_CUR)
 
 
 def write_long_context_gguf(path: Path, *, n_ctx: int, n_layer: int, n_embd: int) -> Path:
@@ -119,6 +120,7 @@ def write_long_context_gguf(path: Path, *, n_ctx: int, n_layer: int, n_embd: int
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()
     for _name, shape, dtype in tensors:
+        # Not an array (hence the ignore): a stand-in of which gguf calls only tofile.
         writer.write_tensor_data(_Hole(int(np.prod(shape)) * dtype.itemsize))  # type: ignore[arg-type]
     assert writer.fout is not None
     end = writer.fout[0].tell()
@@ -191,7 +193,8 @@ def test_a_changed_file_is_detected_before_a_mapped_model_reads_it(
     loaded = FileStamp.of(model_copy)
     later = (loaded.mtime_ns, loaded.mtime_ns + 1_000_000)
     with Engine(model_copy, n_threads=1, in_memory=False) as engine:
-        assert not engine.in_memory and engine.file_change() is None
+        assert not engine.in_memory
+        assert engine.file_change() is None
         engine.complete(STORY, GREEDY.with_changes(max_tokens=4))
         if change == "deleted":
             model_copy.unlink()
@@ -218,9 +221,9 @@ def test_a_changed_file_is_detected_before_a_mapped_model_reads_it(
         with pytest.raises(ModelFileChangedError) as caught:
             engine.complete(STORY, GREEDY.with_changes(max_tokens=4))
         message = str(caught.value)
-        assert (
-            expected in message and model_copy.name in message and "while it was in use" in message
-        )
+        assert expected in message
+        assert model_copy.name in message
+        assert "while it was in use" in message
         assert caught.value.deleted is (change == "deleted")
         with pytest.raises(ModelFileChangedError):
             engine.next_token_logits(STORY)  # the sampler view's call is guarded too
@@ -242,7 +245,9 @@ def test_loading_a_model_never_silences_the_process_output(
     with watch_log(write_during_the_load), Engine(tiny_model["q8_0"], n_threads=1):
         pass
     out, err = capfd.readouterr()
-    assert written and "stdout during the load" in out and "stderr during the load" in err
+    assert written
+    assert "stdout during the load" in out
+    assert "stderr during the load" in err
 
 
 def test_kv_cache_estimate_matches_what_llama_cpp_allocates(tiny_model: TestModel) -> None:
@@ -273,7 +278,8 @@ def test_a_context_too_large_for_memory_is_refused_with_the_figures(
         Engine(path, n_ctx=n_ctx, n_threads=1, n_gpu_layers=n_gpu_layers)
     message = str(caught.value)
     assert f"not enough memory for a context of {n_ctx:,} tokens" in message
-    assert "its KV cache needs about" in message and "GiB" in message
+    assert "its KV cache needs about" in message
+    assert "GiB" in message
     assert "Choose a smaller context size" in message
 
 
@@ -290,7 +296,8 @@ def test_llama_cpp_failing_to_allocate_is_an_error_not_a_crash(
         Engine(path, n_ctx=n_ctx, n_threads=1)
     message = str(caught.value)
     assert f"could not create a context of {n_ctx:,} tokens" in message
-    assert "failed to allocate" in message and "Choose a smaller context size" in message
+    assert "failed to allocate" in message
+    assert "Choose a smaller context size" in message
     with Engine(tiny_model["q8_0"], n_threads=1) as engine:  # nothing was left broken
         assert engine.complete(STORY, GREEDY.with_changes(max_tokens=4)).token_ids
 
@@ -325,21 +332,25 @@ def _assert_off_with_the_document_intact(
     """Suggestions off, the banner says why (``words``), the text is what was typed."""
     assert not w.controller.enabled
     banner = w.banner.text()
-    assert w.banner.isVisible() and banner.startswith("Suggestions are off:"), banner
+    assert w.banner.isVisible(), banner
+    assert banner.startswith("Suggestions are off:"), banner
     for word in words:
         assert word in banner, banner
-    assert w.editor.toPlainText() == typed and w.editor.ghost_text() == ""
+    assert w.editor.toPlainText() == typed
+    assert w.editor.ghost_text() == ""
     assert w.worker.thread.isRunning()
     # the writer goes on writing; nothing is asked of the engine
     sent = requests_sent(w)
     qtbot.keyClicks(w.editor, " still here")
     settle(qtbot, w)
-    assert sent == [] and w.editor.toPlainText() == typed + " still here"
+    assert sent == []
+    assert w.editor.toPlainText() == typed + " still here"
 
 
 def _assert_recovers(qtbot: QtBot, w: MainWindow, model: Path) -> None:
     _load(qtbot, w, model)
-    assert w.controller.enabled and not w.banner.isVisible()
+    assert w.controller.enabled
+    assert not w.banner.isVisible()
     w.editor.setPlainText("")
     assert type_and_wait(qtbot, w, TEXT)
 
@@ -369,7 +380,8 @@ def test_a_replaced_model_is_loaded_again_and_suggestions_go_on(
     with qtbot.waitSignal(window.controller.suggestionShown, timeout=WAIT_MS):
         qtbot.keyClicks(window.editor, words)  # the same request runs on the new file
     assert [m.info.file_type if m and m.info else None for m in loaded] == ["F16"]
-    assert window.controller.enabled and not window.banner.isVisible()
+    assert window.controller.enabled
+    assert not window.banner.isVisible()
     assert window.editor.toPlainText() == TEXT + words
 
 
@@ -475,7 +487,8 @@ def test_a_fault_reaches_the_banner_in_the_writers_language(
     translator = QTranslator()
     assert translator.load(str(qm))
     app = QApplication.instance()
-    assert app is not None and app.installTranslator(translator)
+    assert app is not None
+    assert app.installTranslator(translator)
     try:
         type_and_wait(qtbot, window, TEXT)
 
@@ -504,10 +517,12 @@ def _load_with_gpu_layers(qtbot: QtBot, w: MainWindow, path: Path) -> LoadedMode
 
 
 def _assert_on_the_cpu_with_the_notice(qtbot: QtBot, w: MainWindow, model: LoadedModel) -> None:
-    assert model.n_gpu_layers == 0 and model.offloaded_layers == (0, 3)
+    assert model.n_gpu_layers == 0
+    assert model.offloaded_layers == (0, 3)
     assert w.controller.enabled
     banner = w.banner.text()
-    assert w.banner.isVisible() and banner.startswith("The GPU could not hold the model ("), banner
+    assert w.banner.isVisible()
+    assert banner.startswith("The GPU could not hold the model ("), banner
     assert "could not load the model with GPU layers" in banner
     assert banner.endswith("); running on the CPU.")
     assert w.model_label.text().endswith(" · CPU")
@@ -518,7 +533,8 @@ def test_a_model_the_gpu_cannot_hold_runs_on_the_cpu_with_a_notice(
 ) -> None:
     asked = fail_on_the_gpu(monkeypatch)
     model = _load_with_gpu_layers(qtbot, window, tiny_model["f16"])
-    assert asked[0] != 0 and asked[-1] == 0  # tried on the GPU first
+    assert asked[0] != 0  # tried on the GPU first
+    assert asked[-1] == 0
     _assert_on_the_cpu_with_the_notice(qtbot, window, model)
     assert type_and_wait(qtbot, window, TEXT)  # suggestions stayed on
     _load(qtbot, window, tiny_model["q8_0"])  # a load that needs no fallback

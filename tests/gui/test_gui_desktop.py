@@ -99,7 +99,8 @@ DESKTOP_KEYS = {
 
 def _load_script(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -178,7 +179,9 @@ def _activate(qtbot: QtBot, widget: QWidget) -> None:
 def test_icon_pngs_exist_at_every_size_and_match_their_size(qapp: QApplication) -> None:
     folder = files("app.resources").joinpath("icons")
     for size in ICON_SIZES:
-        image = QImage.fromData(folder.joinpath(f"ghostpen-{size}.png").read_bytes(), "PNG")
+        data = folder.joinpath(f"ghostpen-{size}.png").read_bytes()
+        # PySide6's stub wants the format as bytes, but only a str works (6.11: bytes raise).
+        image = QImage.fromData(data, "PNG")  # type: ignore[arg-type]
         assert (image.width(), image.height()) == (size, size), size
         assert image.hasAlphaChannel()
         assert image.pixelColor(size // 2, size // 2).alpha() == 255  # the tile, opaque
@@ -254,7 +257,8 @@ def test_the_banner_follows_the_theme_and_stays_readable(bare_window: MainWindow
         dark_bg, dark_text, dark_pixels = _painted_banner(bare_window)
     finally:
         bare_window.set_theme(Theme.SYSTEM)
-    assert light_bg.lightness() > 200 and dark_bg.lightness() < 60  # it followed the palette
+    assert light_bg.lightness() > 200  # it followed the palette
+    assert dark_bg.lightness() < 60
     assert light_text != dark_text
     for background, text, painted in ((light_bg, light_text, light_pixels),
                                       (dark_bg, dark_text, dark_pixels)):  # fmt: skip
@@ -276,11 +280,14 @@ def test_the_desktop_entry_is_valid_and_matches_the_app(qapp: QApplication) -> N
     assert parser.sections() == ["Desktop Entry"]
     entry = parser["Desktop Entry"]
     assert set(entry) <= DESKTOP_KEYS, set(entry) - DESKTOP_KEYS
-    assert entry["Type"] == "Application" and entry["Name"] == "Ghostpen"
-    assert entry["Icon"] == APP_ID and DESKTOP.name == f"{APP_ID}.desktop"
+    assert entry["Type"] == "Application"
+    assert entry["Name"] == "Ghostpen"
+    assert entry["Icon"] == APP_ID
+    assert DESKTOP.name == f"{APP_ID}.desktop"
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     program, *args = entry["Exec"].split()
-    assert program in scripts and entry["TryExec"] == program
+    assert program in scripts
+    assert entry["TryExec"] == program
     # The command line opens one file (ghostpen [FILE]): %f, never a list.
     assert args == ["%f"]
     for key in ("Categories", "MimeType", "Keywords"):
@@ -315,11 +322,14 @@ def test_the_metainfo_describes_this_app() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert root.findtext("project_license") == pyproject["license"]  # an SPDX expression
     launchable = root.find("launchable")
-    assert launchable is not None and launchable.get("type") == "desktop-id"
-    assert launchable.text == DESKTOP.name and DESKTOP.is_file()
+    assert launchable is not None
+    assert launchable.get("type") == "desktop-id"
+    assert launchable.text == DESKTOP.name
+    assert DESKTOP.is_file()
     assert root.findtext("provides/binary") in pyproject["scripts"]
     versions = [r.get("version") for r in root.iterfind("releases/release")]
-    assert versions and versions[0] == __version__
+    assert versions
+    assert versions[0] == __version__
     assert root.find("content_rating") is not None
 
 
@@ -367,7 +377,8 @@ def test_every_control_has_an_accessible_name(
     # The panel's spin boxes sit beside a checkbox or behind a form label: both named.
     spin, toggle = w.settings_panel.controls["sampling.seed"]
     assert _accessible_name(spin) == "Seed"
-    assert toggle is not None and _accessible_name(toggle) == "Seed: Fixed"
+    assert toggle is not None
+    assert _accessible_name(toggle) == "Seed: Fixed"
 
 
 def test_dialogs_have_a_default_button_and_escape_closes_them(
@@ -381,7 +392,8 @@ def test_dialogs_have_a_default_button_and_escape_closes_them(
     recovery = RecoveryDialog([entry], w)
     qtbot.addWidget(recovery)
     about = w.show_about()
-    assert recovery.recover_button.isDefault() and about.close_button.isDefault()
+    assert recovery.recover_button.isDefault()
+    assert about.close_button.isDefault()
     recovery.open()
     for dialog in (recovery, about, w.model_controller.open_model_manager(), w.show_shortcuts()):
         assert dialog.isVisible()
@@ -412,7 +424,8 @@ def test_menus_and_dialog_buttons_have_distinct_mnemonics(bare_window: MainWindo
     titles = [a.text() for a in bar.actions()]
     assert titles == ["&File", "&Edit", "&Suggest", "&View", "&Help"]
     keys = [_mnemonic(t) for t in titles]
-    assert None not in keys and len(set(keys)) == len(keys)
+    assert None not in keys
+    assert len(set(keys)) == len(keys)
 
     def check(menu: QMenu) -> None:
         if menu is bare_window.recent_menu:  # file names, not commands
@@ -437,7 +450,8 @@ def test_menus_and_dialog_buttons_have_distinct_mnemonics(bare_window: MainWindo
     manager = bare_window.model_controller.open_model_manager()
     letters = [_mnemonic(b.text()) for b in manager.findChildren(QAbstractButton)]
     letters = [x for x in letters if x]
-    assert len(letters) >= 6 and len(set(letters)) == len(letters), letters
+    assert len(letters) >= 6, letters
+    assert len(set(letters)) == len(letters), letters
 
 
 def test_the_help_menu(bare_window: MainWindow) -> None:
@@ -454,9 +468,12 @@ def test_the_shortcuts_page_lists_every_shortcut_of_the_window(
     qtbot: QtBot, bare_window: MainWindow
 ) -> None:
     w = bare_window
-    w.menuBar().actions()[-1].menu().actions()[0].trigger()  # type: ignore[union-attr]
+    help_menu = w.menuBar().actions()[-1].menu()
+    assert isinstance(help_menu, QMenu)
+    help_menu.actions()[0].trigger()
     page = w.shortcuts_dialog
-    assert isinstance(page, ShortcutsDialog) and page.isVisible()
+    assert isinstance(page, ShortcutsDialog)
+    assert page.isVisible()
     with_keys = [a for a in w.findChildren(QAction) if not a.shortcut().isEmpty()]
     assert len(with_keys) > 25
     listed = {id(row.action): row for row in page.rows if row.action is not None}
@@ -473,7 +490,8 @@ def test_the_shortcuts_page_lists_every_shortcut_of_the_window(
             row = next(
                 r for r in page.rows if r.action and r.action.property("editorKey") == key.id
             )
-            assert row.when == key.when and row.keys == native_key
+            assert row.when == key.when
+            assert row.keys == native_key
         else:
             assert any(r.command == key.does and r.keys == native_key for r in page.rows)
     models = native([QKeySequence("Ctrl+Shift+M")])
@@ -508,7 +526,10 @@ def test_the_settings_panel_is_reached_by_keyboard_and_tab_visits_every_control(
     panel_action = panel.toggleViewAction()
     assert panel_action.shortcut() == QKeySequence("Ctrl+,")
     panel_action.trigger()
-    qtbot.waitUntil(lambda: panel.isAncestorOf(QApplication.focusWidget()), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: (f := QApplication.focusWidget()) is not None and panel.isAncestorOf(f),
+        timeout=WAIT_MS,
+    )
     expected = [
         c
         for c in panel.findChildren(QWidget)
@@ -546,7 +567,8 @@ def test_the_keymap_is_what_the_editor_does(qtbot: QtBot, window: MainWindow) ->
     editor = window.editor
 
     def press(key_id: str) -> None:
-        combo = QKeySequence(KEYS[key_id].sequence)[0]
+        # PySide6's stubs lack QKeySequence.__getitem__ (Qt's operator[]), which it has.
+        combo = QKeySequence(KEYS[key_id].sequence)[0]  # type: ignore[index]
         key, mods = combo.key(), combo.keyboardModifiers()
         if key == Qt.Key.Key_Tab and mods & Qt.KeyboardModifier.ShiftModifier:
             key = Qt.Key.Key_Backtab  # what the platform sends for Shift+Tab
@@ -602,7 +624,8 @@ def test_about_shows_the_real_versions_and_the_licence_of_the_model_in_use(
         assert version in text, version
     for component in ("llama.cpp", "ggml", "Qt", "PySide6"):
         assert component in text
-    assert "LGPL-3.0-only" in text and "MIT" in text
+    assert "LGPL-3.0-only" in text
+    assert "MIT" in text
     # A file opened from disk: what the GGUF says about itself (these test files say nothing).
     assert "unknown (not stated in the file)" in text
     assert not about.licence_button.isEnabled()
@@ -620,16 +643,19 @@ def test_about_shows_the_real_versions_and_the_licence_of_the_model_in_use(
     text = about.details.toPlainText()
     assert "Tiny test model: MIT" in text
     report = about.report()
-    assert f"Ghostpen: {__version__}" in report and f"Qt: {qVersion()}" in report
+    assert f"Ghostpen: {__version__}" in report
+    assert f"Qt: {qVersion()}" in report
     assert "Model: Tiny test model (MIT)" in report
     about.copy_button.click()
     assert QGuiApplication.clipboard().text() == report
     assert about.licence_button.isEnabled()
     about.licence_button.click()
     viewer = about.findChild(QDialog, "licenceViewer")
-    assert viewer is not None and viewer.isVisible()
+    assert viewer is not None
+    assert viewer.isVisible()
     browser = viewer.findChild(QTextBrowser)
-    assert browser is not None and "1. Be kind." in browser.toPlainText()
+    assert browser is not None
+    assert "1. Be kind." in browser.toPlainText()
     # Keyboard: Close is the default button and Esc closes.
     qtbot.keyClick(viewer, Qt.Key.Key_Escape)
     qtbot.keyClick(about, Qt.Key.Key_Escape)
@@ -718,5 +744,6 @@ def test_the_translation_template_holds_the_gui_texts() -> None:
         for text in (field.label, field.tip, field.none_label):
             assert not text or ("SettingsPanel", text) in texts, text
     for key in EDITOR_KEYS:
-        assert ("Keymap", key.does) in texts and ("Keymap", key.when) in texts
+        assert ("Keymap", key.does) in texts
+        assert ("Keymap", key.when) in texts
     assert root.find(".//extracomment") is None  # programmers' comments stay out

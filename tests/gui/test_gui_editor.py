@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -119,7 +119,8 @@ def test_stale_results_are_never_painted(qtbot: QtBot, window: MainWindow) -> No
     ghost_b = expected_ghost(window, "Hello there")
     qtbot.waitUntil(lambda: window.editor.ghost_text() == ghost_b, timeout=WAIT_MS)
     shown = [request_id for text, request_id in painted if text]
-    assert shown and stale_id not in shown
+    assert shown
+    assert stale_id not in shown
 
 
 def test_ghost_is_never_saved_copied_counted_or_undone(
@@ -146,7 +147,8 @@ def test_alternatives_cycle(qtbot: QtBot, window: MainWindow) -> None:
     with qtbot.waitSignal(window.controller.suggestionShown, timeout=WAIT_MS):
         qtbot.keyClick(window.editor, Qt.Key.Key_BracketRight, Qt.KeyboardModifier.AltModifier)
     second = window.editor.ghost_text()
-    assert second and second != first
+    assert second
+    assert second != first
     options = window.controller.alternatives
     assert 2 <= len(options) <= 1 + window.controller.settings.n_alternatives
     qtbot.keyClick(window.editor, Qt.Key.Key_BracketLeft, Qt.KeyboardModifier.AltModifier)
@@ -160,7 +162,8 @@ def test_manual_trigger_ignores_the_auto_rules(qtbot: QtBot, window: MainWindow)
     sent = requests_sent(window)
     qtbot.keyClicks(window.editor, TEXT)
     settle(qtbot, window)
-    assert sent == [] and window.editor.ghost_text() == ""
+    assert sent == []
+    assert window.editor.ghost_text() == ""
     with qtbot.waitSignal(window.controller.suggestionShown, timeout=WAIT_MS):
         qtbot.keyClick(window.editor, Qt.Key.Key_Backslash, Qt.KeyboardModifier.AltModifier)
     assert len(sent) == 1
@@ -202,16 +205,15 @@ def test_ghost_pixels_appear_right_of_the_cursor(qtbot: QtBot, window: MainWindo
     ghost_rgb = window.editor.ghost_color()
     text_rgb = window.editor.palette().color(window.editor.foregroundRole())
 
-    def count(colour: object, x0: int, x1: int) -> int:
-        target = colour  # QColor
+    def count(target: QColor, x0: int, x1: int) -> int:
         hits = 0
         for y in range(rect.top(), rect.bottom() + 1):
             for x in range(x0, x1):
                 pixel = image.pixelColor(QPoint(x, y))
                 if (
-                    abs(pixel.red() - target.red()) < 24  # type: ignore[attr-defined]
-                    and abs(pixel.green() - target.green()) < 24  # type: ignore[attr-defined]
-                    and abs(pixel.blue() - target.blue()) < 24  # type: ignore[attr-defined]
+                    abs(pixel.red() - target.red()) < 24
+                    and abs(pixel.green() - target.green()) < 24
+                    and abs(pixel.blue() - target.blue()) < 24
                 ):
                     hits += 1
         return hits
@@ -251,19 +253,22 @@ def test_a_broken_model_disables_suggestions_with_a_message(
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
             w.model_controller.load_model(broken)
         assert not w.controller.enabled
-        assert "Suggestions are off" in w.banner.text() and "truncated" in w.banner.text()
+        assert "Suggestions are off" in w.banner.text()
+        assert "truncated" in w.banner.text()
         assert w.banner.isVisible()
         sent = requests_sent(w)
         w.editor.setFocus()
         qtbot.keyClicks(w.editor, TEXT)
         settle(qtbot, w)
-        assert sent == [] and w.editor.toPlainText() == TEXT
+        assert sent == []
+        assert w.editor.toPlainText() == TEXT
         w.controller.trigger_now()
         assert "No model" in w.banner.text()
         # the writer can recover by loading a good model
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
             w.model_controller.load_model(tiny_model["q8_0"])
-        assert w.controller.enabled and not w.banner.isVisible()
+        assert w.controller.enabled
+        assert not w.banner.isVisible()
     finally:
         close_window(w)
 
@@ -319,7 +324,8 @@ def test_settings_and_geometry_persist(qtbot: QtBot, tiny_model: TestModel) -> N
     close_window(w)
     again = open_window(qtbot, None)
     try:
-        assert again.settings.editor.zoom == 2 and again.settings.editor.line_wrap is False
+        assert again.settings.editor.zoom == 2
+        assert again.settings.editor.line_wrap is False
         assert again.size().width() == 777
     finally:
         close_window(again)
@@ -342,7 +348,8 @@ def test_unsaved_changes_prompt(
     window.document_controller.new_document()  # Cancel: nothing lost
     assert window.editor.toPlainText() == "draft"
     window.document_controller.new_document()  # Discard
-    assert window.editor.toPlainText() == "" and len(asked) == 2
+    assert window.editor.toPlainText() == ""
+    assert len(asked) == 2
 
 
 def test_find_and_replace_all_is_one_undo_step(qtbot: QtBot, window: MainWindow) -> None:

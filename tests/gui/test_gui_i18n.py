@@ -145,7 +145,8 @@ def test_the_recovery_dialog_shows_the_core_summary_translated(
         "Un autre programme a aussi modifié le fichier."
     )
     item = dialog.list.item(1)
-    assert item is not None and item.text().startswith("Sans titre : « a note »\n")
+    assert item is not None
+    assert item.text().startswith("Sans titre : « a note »\n")
 
 
 def test_a_recovered_title_with_a_percent_sign_is_shown_as_it_is(

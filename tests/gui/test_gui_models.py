@@ -8,7 +8,7 @@ from pathlib import Path
 
 import llama_cpp
 import pytest
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QDoubleSpinBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.core.engine import Engine
@@ -21,6 +21,7 @@ from app.gui.model_manager import ModelManagerDialog
 from tests.support.gui import (
     TEXT,
     WAIT_MS,
+    cell_text,
     close_window,
     greedy_settings,
     open_window,
@@ -52,10 +53,11 @@ def test_first_run_with_no_model_opens_the_manager_with_gpt2_preselected(
     w = open_window(qtbot, None, choose_model=True)
     try:
         manager = w.model_controller.model_manager
-        assert manager is not None and manager.isVisible()
+        assert manager is not None
+        assert manager.isVisible()
         rows = manager.catalog_table.selectionModel().selectedRows()
         assert [r.row() for r in rows] == [0]
-        assert manager.catalog_table.item(0, 0).text() == "GPT-2 (124M)"
+        assert cell_text(manager.catalog_table, 0, 0) == "GPT-2 (124M)"
         assert "GPT-2 (124M) is recommended" in w.banner.text()
         assert manager.installed_table.rowCount() == 0
         assert w.controller.model is None
@@ -70,7 +72,8 @@ def test_first_run_builds_the_offline_model_and_it_writes_real_text(qtbot: QtBot
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 3) as loaded:
             pass
         model = loaded.args[0]
-        assert model is not None and model.info.architecture == "gemma3"
+        assert model is not None
+        assert model.info.architecture == "gemma3"
         stored = _store().models()
         assert [m.manifest.offline for m in stored] == [True]
         assert model.source == str(stored[0].path)
@@ -93,21 +96,21 @@ def test_manager_lists_switches_sets_default_and_deletes(
     w = window
     manager = w.model_controller.open_model_manager()
     assert manager.installed_table.rowCount() == 2
-    names = [manager.installed_table.item(r, 0).text() for r in range(2)]
+    names = [cell_text(manager.installed_table, r, 0) for r in range(2)]
     assert names == ["Tiny F16", "Tiny Q8"]  # not in use: the window loaded the fixture's path
-    assert manager.installed_table.item(0, 3).text() == "F16"
+    assert cell_text(manager.installed_table, 0, 3) == "F16"
 
     manager.select_model(b.id)
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
         manager.use_button.click()
     assert loaded.args[0].source == str(b.path)  # switched at run time, no restart
-    assert "in use" in manager.installed_table.item(0, 0).text()
+    assert "in use" in cell_text(manager.installed_table, 0, 0)
     assert w.settings.model_path == str(b.path)
 
     manager.select_model(a.id)
     manager.default_button.click()
     assert w.settings.model_path == str(a.path)
-    assert "default" in manager.installed_table.item(1, 0).text()
+    assert "default" in cell_text(manager.installed_table, 1, 0)
 
     assert not manager.delete_model(b.id)  # in use: refused with a reason
     assert "in use" in manager.progress_label.text()
@@ -191,8 +194,11 @@ def test_remote_backend_suggests_and_switching_back_to_a_local_model_works(
             with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
                 pass
             model = loaded.args[0]
-            assert model is not None and model.remote and model.info is None
-            assert model.source == server.url and "server" in w.model_label.text()
+            assert model is not None
+            assert model.remote
+            assert model.info is None
+            assert model.source == server.url
+            assert "server" in w.model_label.text()
             w.editor.setFocus()
             ghost = type_and_wait(qtbot, w, TEXT)
             with Engine(tiny_model["f16"]) as engine:  # the server runs the same model
@@ -204,7 +210,8 @@ def test_remote_backend_suggests_and_switching_back_to_a_local_model_works(
             manager.select_model(local.id)
             with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
                 manager.use_button.click()
-            assert loaded.args[0].info is not None and not loaded.args[0].remote
+            assert loaded.args[0].info is not None
+            assert not loaded.args[0].remote
             assert w.settings.runtime.backend == "local"
         finally:
             close_window(w)
@@ -222,7 +229,8 @@ def test_remote_backend_that_cannot_be_reached_says_so(
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
             pass
         assert loaded.args[0] is None
-        assert url in w.banner.text() and not w.controller.enabled
+        assert url in w.banner.text()
+        assert not w.controller.enabled
     finally:
         close_window(w)
 
@@ -243,10 +251,12 @@ def test_settings_edits_keep_the_chosen_model_and_runtime_changes_reload_it(
 
     panel = w.settings_panel
     spin, _ = panel.controls["sampling.temperature"]
+    assert isinstance(spin, QDoubleSpinBox)
     spin.setValue(spin.value() + 0.1)  # an unrelated edit must not forget the default
     assert w.settings.model_path == str(a.path)
     saved = load_settings(AppPaths.default().settings_file).settings
-    assert saved.model_path == str(a.path) and saved.sampling == w.settings.sampling
+    assert saved.model_path == str(a.path)
+    assert saved.sampling == w.settings.sampling
 
     threads, toggle = panel.controls["runtime.n_threads"]
     assert toggle is not None
@@ -266,7 +276,8 @@ def test_a_model_that_is_loading_cannot_be_deleted(
     with qtbot.waitSignal(window.controller.modelChanged, timeout=WAIT_MS) as loaded:
         window.model_controller.use_model(model.path)
         assert not manager.delete_model(model.id)
-    assert loaded.args[0] is not None and model.path.is_file()
+    assert loaded.args[0] is not None
+    assert model.path.is_file()
     assert "in use" in manager.progress_label.text()
 
 
@@ -284,7 +295,8 @@ def test_remote_backend_without_a_url_runs_a_local_model(
     try:
         with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
             pass
-        assert loaded.args[0] is not None and loaded.args[0].source == str(local.path)
+        assert loaded.args[0] is not None
+        assert loaded.args[0].source == str(local.path)
         assert "remote_url" in w.banner.text()  # the bad value is reported
     finally:
         close_window(w)
@@ -306,7 +318,8 @@ def test_download_button_gets_gpt2_from_the_hub_and_it_replaces_the_offline_mode
                 lambda _p: texts.append(manager.progress_label.text())
             )
             button = manager.catalog_table.cellWidget(0, 4)
-            assert isinstance(button, QPushButton) and button.text() == "Download"
+            assert isinstance(button, QPushButton)
+            assert button.text() == "Download"
             with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS * 3) as loaded:
                 button.click()
             model = loaded.args[0]
@@ -314,7 +327,7 @@ def test_download_button_gets_gpt2_from_the_hub_and_it_replaces_the_offline_mode
             assert any("Downloading model.safetensors" in t and "/s" in t for t in texts)
             assert w.settings.model_path == model.source
             row = [m.manifest.catalog_id for m in manager._models].index("gpt2")
-            assert "in use" in manager.installed_table.item(row, 0).text()
+            assert "in use" in cell_text(manager.installed_table, row, 0)
             offline = next(m for m in _store().models() if m.manifest.offline)
             assert "Gemma" in manager.licence_text(offline)
         finally:
@@ -334,7 +347,8 @@ def test_cancel_stops_a_download_and_closing_never_waits_on_it(
         assert manager.cancel_button.isVisible()
         with qtbot.waitSignal(window.model_controller.model_jobs.failed, timeout=WAIT_MS) as failed:
             manager.cancel_button.click()
-        assert failed.args[1] is True and manager.progress_label.text() == "Cancelled."
+        assert failed.args[1] is True
+        assert manager.progress_label.text() == "Cancelled."
         assert _store().models() == []
         with qtbot.waitSignal(window.model_controller.model_jobs.progress, timeout=WAIT_MS):
             assert manager.download("gpt2")  # resumes; then the window closes mid-download
@@ -350,17 +364,23 @@ def test_gpu_layers_can_be_all_and_the_status_bar_says_the_model_runs_on_the_cpu
         pytest.skip("this llama.cpp can offload")
     w = window
     model = w.controller.model
-    assert model is not None and model.info is not None
+    assert model is not None
+    assert model.info is not None
     cpu_label = f"{model.info.name} · Q8_0 · CPU"
     assert w.model_label.text() == cpu_label
     spin, toggle = w.settings_panel.controls["runtime.n_gpu_layers"]
-    assert toggle is None and spin.minimum() == -1 and spin.text() == "0"
+    assert toggle is None
+    assert spin.minimum() == -1
+    assert spin.text() == "0"
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS) as loaded:
         spin.setValue(-1)
-    assert spin.text() == "all" and w.settings.runtime.n_gpu_layers == -1
+    assert spin.text() == "all"
+    assert w.settings.runtime.n_gpu_layers == -1
     model = loaded.args[0]
-    assert model.n_gpu_layers == -1 and model.offloaded_layers == (0, 3)
-    assert w.model_label.text() == cpu_label and not w.banner.isVisible()
+    assert model.n_gpu_layers == -1
+    assert model.offloaded_layers == (0, 3)
+    assert w.model_label.text() == cpu_label
+    assert not w.banner.isVisible()
     with qtbot.waitSignal(w.controller.modelChanged, timeout=WAIT_MS):
         spin.setValue(2)
     assert spin.text() == "2"
@@ -370,7 +390,8 @@ def test_the_status_bar_names_the_gpu_backend_and_the_layers_it_holds(
     qtbot: QtBot, window: MainWindow
 ) -> None:
     model = window.controller.model
-    assert model is not None and model.info is not None
+    assert model is not None
+    assert model.info is not None
     cuda = replace(model.build, gpu_offload=True, system_info="CUDA : ARCHS = 900 |")
     window.controller.modelChanged.emit(
         replace(model, build=cuda, n_gpu_layers=-1, offloaded_layers=(13, 13))

@@ -46,7 +46,10 @@ def test_each_sampling_control_reaches_the_next_request(
     rule = RANGES[name]
     target = rule.low + (min(rule.high, 1000) - rule.low) * 0.37
     target = round(target) if rule.integer else round(target, 2)
-    spin.setValue(target)
+    if isinstance(spin, QSpinBox):  # an integer setting: target is an int
+        spin.setValue(round(target))
+    else:
+        spin.setValue(target)
     assert getattr(window.settings.sampling, name) == pytest.approx(target)
     assert getattr(window.controller.sampling, name) == pytest.approx(target)
     sent = requests_sent(window)
@@ -63,7 +66,8 @@ def test_suggestion_controls_apply_without_restart(window: MainWindow) -> None:
     assert window.controller.settings.max_tokens == 5
     assert window.controller.settings.mode == "word"
     window.settings_panel.auto.setChecked(False)
-    assert not window.auto_action.isChecked() and not window.controller.settings.auto_suggest
+    assert not window.auto_action.isChecked()
+    assert not window.controller.settings.auto_suggest
     box = window.settings_panel.suggest_when
     box.setCurrentIndex(box.findData("very_sure"))
     assert window.controller.settings.suggest_when == "very_sure"
@@ -119,7 +123,8 @@ def test_corrupt_settings_file_gives_defaults_and_a_warning(qtbot: QtBot) -> Non
     try:
         assert window.settings.sampling == dataclasses.replace(window.settings.sampling)
         assert window.settings.sampling.temperature == pytest.approx(0.7)
-        assert "Settings:" in window.banner.text() and window.banner.isVisible()
+        assert "Settings:" in window.banner.text()
+        assert window.banner.isVisible()
     finally:
         close_window(window)
 
@@ -153,7 +158,8 @@ def test_draft_streams_and_accept_is_one_undo_step(qtbot: QtBot, tiny_model: Tes
         assert len(seen) > 2  # it grew piece by piece
         assert w.editor.toPlainText() == TEXT  # pending, not yet in the document
         qtbot.keyClick(w.editor, Qt.Key.Key_Tab)
-        assert w.editor.toPlainText() == TEXT + draft and w.editor.draft_text() == ""
+        assert w.editor.toPlainText() == TEXT + draft
+        assert w.editor.draft_text() == ""
         w.editor.undo()
         assert w.editor.toPlainText() == TEXT
     finally:
@@ -186,7 +192,8 @@ def test_draft_stops_within_a_token_and_discard_leaves_the_text(
         assert len(produced) - at_stop[0] <= 2  # at most a token or two after Stop
         assert w.editor.draft_text()  # what was written so far stays pending
         qtbot.keyClick(w.editor, Qt.Key.Key_Escape)  # Esc again discards
-        assert w.editor.draft_text() == "" and w.editor.toPlainText() == TEXT
+        assert w.editor.draft_text() == ""
+        assert w.editor.toPlainText() == TEXT
         assert not w.controller.paused
     finally:
         close_window(w)
@@ -201,7 +208,8 @@ def test_regenerate_replaces_the_draft(qtbot: QtBot, tiny_model: TestModel) -> N
         sent = requests_sent(w)
         with qtbot.waitSignal(w.drafts.finished, timeout=WAIT_MS):
             w.drafts.regenerate()
-        assert len(sent) == 1 and w.editor.draft_text() == first  # greedy: the same text
+        assert len(sent) == 1
+        assert w.editor.draft_text() == first  # greedy: the same text
         assert w.editor.toPlainText() == TEXT
     finally:
         close_window(w)
@@ -211,15 +219,19 @@ def test_typing_during_a_draft_is_handled_at_once(qtbot: QtBot, tiny_model: Test
     w = _draft_window(qtbot, tiny_model["f32"], 200)
     try:
         button_shown: list[bool] = []
-        w.drafts.runningChanged.connect(
-            lambda running: running and button_shown.append(w.stop_draft_button.isVisible())
-        )
+
+        def on_running(running: bool) -> None:
+            if running:
+                button_shown.append(w.stop_draft_button.isVisible())
+
+        w.drafts.runningChanged.connect(on_running)
         w.generate_draft()
         qtbot.waitUntil(lambda: bool(w.editor.draft_text()), timeout=WAIT_MS)
         assert button_shown == [True]  # Stop is a button too, not only Esc
         qtbot.keyClicks(w.editor, " more")
         assert w.editor.toPlainText() == TEXT + " more"  # the keys went in immediately
-        assert w.editor.draft_text() == "" and not w.drafts.pending
+        assert w.editor.draft_text() == ""
+        assert not w.drafts.pending
         qtbot.waitUntil(lambda: w.controller.idle, timeout=WAIT_MS)
     finally:
         close_window(w)
@@ -236,7 +248,8 @@ def test_sampler_chart_follows_the_cursor_and_the_sliders(qtbot: QtBot, window: 
     with qtbot.waitSignal(window.sampler_view.viewChanged, timeout=WAIT_MS):
         window.settings_panel.show()
     view = window.settings_panel.chart.view
-    assert view is not None and len(view.candidates) == 20
+    assert view is not None
+    assert len(view.candidates) == 20
     assert all(c.cut_by is None for c in view.candidates[:1])
     with qtbot.waitSignal(window.sampler_view.viewChanged, timeout=WAIT_MS) as blocker:
         _spin(window, "sampling.top_k").setValue(3)
@@ -260,7 +273,8 @@ def test_a_draft_stopped_before_its_first_token_leaves_suggestions_on(
         w.generate_draft()
         w.drafts.stop()  # still queued: the stop is remembered and honoured at once
         qtbot.waitUntil(lambda: not w.drafts.pending, timeout=WAIT_MS)
-        assert not w.controller.paused and w.editor.draft_text() == ""
+        assert not w.controller.paused
+        assert w.editor.draft_text() == ""
         with qtbot.waitSignal(w.controller.suggestionShown, timeout=WAIT_MS):
             w.controller.trigger_now()
     finally:
@@ -276,7 +290,8 @@ def test_a_draft_ends_when_the_cursor_moves_or_the_text_changes(
             w.generate_draft()
         assert w.editor.draft_text()
         qtbot.keyClick(w.editor, Qt.Key.Key_Home)
-        assert w.editor.draft_text() == "" and not w.drafts.pending
+        assert w.editor.draft_text() == ""
+        assert not w.drafts.pending
         sent = requests_sent(w)
         w.drafts.regenerate()  # nothing pending: nothing to regenerate
         assert sent == []
@@ -284,6 +299,7 @@ def test_a_draft_ends_when_the_cursor_moves_or_the_text_changes(
         w.editor.setPlainText("Another text")  # an edit that is not a keystroke
         assert not w.drafts.pending
         qtbot.waitUntil(lambda: w.controller.idle, timeout=WAIT_MS)
-        assert w.editor.toPlainText() == "Another text" and w.editor.draft_text() == ""
+        assert w.editor.toPlainText() == "Another text"
+        assert w.editor.draft_text() == ""
     finally:
         close_window(w)

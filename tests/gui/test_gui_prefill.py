@@ -49,7 +49,8 @@ def test_the_request_after_a_pause_evaluates_nothing(qtbot: QtBot, slow_window: 
     assert len(prefills) >= len(TEXT) - 20
     assert max(p.evaluated for p in prefills[1:]) <= 3  # a keystroke's token or two
     shown = [d for d in done if d.id == w.controller.shown_request_id]
-    assert shown and shown[0].completion.timings.prompt_tokens_evaluated == 0
+    assert shown
+    assert shown[0].completion.timings.prompt_tokens_evaluated == 0
     # and the suggestion is exactly what a fresh evaluation of the text gives
     assert w.editor.ghost_text() == expected_ghost(w, TEXT)
 
@@ -91,4 +92,5 @@ def test_a_ghost_cleared_before_it_was_painted_is_not_reported(
     with qtbot.waitSignal(w.controller.suggestionShown, timeout=WAIT_MS):
         qtbot.keyClicks(w.editor, TEXT)
     w.editor.viewport().repaint()  # the paint that follows, now
-    assert cleared and "" not in painted
+    assert cleared
+    assert "" not in painted

@@ -97,7 +97,8 @@ def test_typing_is_journaled_and_a_save_removes_the_journal(
     _type_and_journal(qtbot, bare_window, "the cafe is open")
     entry = read_entry(_journal_file(bare_window))
     assert entry.text == "Dear Ana,\nthe cafe is open"
-    assert entry.path == doc and entry.format == UTF8_BOM_CRLF
+    assert entry.path == doc
+    assert entry.format == UTF8_BOM_CRLF
     assert entry.disk == file_stamp(doc)
     assert entry.instance == bare_window.journal_controller.journal.instance
     assert bare_window.document_controller.save()
@@ -143,7 +144,8 @@ def test_new_and_close_with_discard_remove_the_journal(
         monkeypatch, QMessageBox.StandardButton.Discard, QMessageBox.StandardButton.Discard
     )
     bare_window.document_controller.new_document()
-    assert not first.exists() and _journal_file(bare_window) != first
+    assert not first.exists()
+    assert _journal_file(bare_window) != first
     _type_and_journal(qtbot, bare_window, "another one")
     second = _journal_file(bare_window)
     assert second.exists()
@@ -168,7 +170,8 @@ def test_an_empty_untitled_document_needs_no_journal(qtbot: QtBot, bare_window: 
     _type_and_journal(qtbot, bare_window, "x")
     journal = _journal_file(bare_window)
     qtbot.keyClick(bare_window.editor, Qt.Key.Key_Backspace)
-    assert bare_window.editor.document().isModified() and bare_window.editor.document().isEmpty()
+    assert bare_window.editor.document().isModified()
+    assert bare_window.editor.document().isEmpty()
     qtbot.waitUntil(lambda: not journal.exists(), timeout=JOURNAL_WAIT_MS)
 
 
@@ -181,7 +184,8 @@ def test_a_failing_journal_is_shown_and_clears_when_it_works_again(
     monkeypatch.setattr(paths_module, "_write_bytes", full)
     qtbot.keyClicks(bare_window.editor, "words")
     qtbot.waitUntil(lambda: "Autosave failed" in bare_window.banner.text(), timeout=JOURNAL_WAIT_MS)
-    assert "No space left on device" in bare_window.banner.text() and bare_window.banner.isVisible()
+    assert "No space left on device" in bare_window.banner.text()
+    assert bare_window.banner.isVisible()
     monkeypatch.undo()
     _type_and_journal(qtbot, bare_window, " more")
     assert not bare_window.banner.isVisible()
@@ -229,12 +233,14 @@ def test_recovery_is_offered_at_start_and_restores_each_document(
         dialog.select(row)
         compared = dialog.comparison()
         assert compared.state == "differs"
-        assert "+Two, rewritten." in dialog.shown_text() and "-Two." in dialog.shown_text()
+        assert "+Two, rewritten." in dialog.shown_text()
+        assert "-Two." in dialog.shown_text()
 
         recovered = dialog.recover()
         assert recovered.doc_id == titled.doc_id
         assert window.editor.toPlainText() == titled.text
-        assert window.document_controller.path == doc and window.editor.document().isModified()
+        assert window.document_controller.path == doc
+        assert window.editor.document().isModified()
         assert "Recovered the unsaved text of chapter.txt" in window.banner.text()
         assert (
             read_entry(_journal_file(window)).instance == window.journal_controller.journal.instance
@@ -244,10 +250,8 @@ def test_recovery_is_offered_at_start_and_restores_each_document(
         dialog.recover()  # this window is busy: a second window holds it
         assert not dialog.isVisible()  # nothing left to decide
         (other,) = main_window_module._RECOVERY_WINDOWS
-        assert (
-            other.editor.toPlainText() == "a note never saved"
-            and other.document_controller.path is None
-        )
+        assert other.editor.toPlainText() == "a note never saved"
+        assert other.document_controller.path is None
         _answer_questions(monkeypatch, QMessageBox.StandardButton.Discard)
         other.close()
         assert not (AppPaths.default().journal_dir / f"{untitled.doc_id}.json").exists()
@@ -281,7 +285,8 @@ def test_discard_in_the_dialog_deletes_the_journal_and_decide_later_keeps_it(
         assert not dialog.isVisible()
         assert (folder / f"{keep.doc_id}.json").exists()
         again = window.journal_controller.offer_recovery()  # File > Recover Unsaved Writing…
-        assert again is not None and [e.doc_id for e in again.entries()] == [keep.doc_id]
+        assert again is not None
+        assert [e.doc_id for e in again.entries()] == [keep.doc_id]
         again.recover()
         assert window.editor.toPlainText() == "think about it"
     finally:
@@ -381,7 +386,8 @@ def test_a_file_changed_on_disk_is_not_overwritten_without_asking(
     assert "left as it is" in w.banner.text()
     assert doc.read_bytes() == b"theirs, written by another program\n"
     assert w.editor.toPlainText() == "mine\nand more"
-    assert w.editor.document().isModified() and _journal_file(w).exists()
+    assert w.editor.document().isModified()
+    assert _journal_file(w).exists()
 
     asked = _answer(answers, ConflictChoice.OVERWRITE)
     assert docs.save()
@@ -391,7 +397,8 @@ def test_a_file_changed_on_disk_is_not_overwritten_without_asking(
 
     asked = _answer(answers, ConflictChoice.CANCEL)
     qtbot.keyClicks(w.editor, "!")
-    assert docs.save() and asked == []  # our own save is not a change "on disk"
+    assert docs.save()
+    assert asked == []  # our own save is not a change "on disk"
 
 
 def test_save_as_is_offered_for_a_changed_file(
@@ -414,7 +421,8 @@ def test_save_as_is_offered_for_a_changed_file(
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", get_save_file_name)
     assert not asking_window.document_controller.save()
-    assert chosen == [True] and doc.read_bytes() == b"theirs\n"
+    assert chosen == [True]
+    assert doc.read_bytes() == b"theirs\n"
 
 
 def test_a_deleted_file_is_asked_about_and_a_touched_one_is_not(
@@ -426,7 +434,8 @@ def test_a_deleted_file_is_asked_about_and_a_touched_one_is_not(
     qtbot.keyClicks(w.editor, "x")
     os.utime(doc, ns=(1, 1))  # only touched: same bytes
     asked = _answer(answers, ConflictChoice.CANCEL)
-    assert docs.save() and asked == []
+    assert docs.save()
+    assert asked == []
     qtbot.keyClicks(w.editor, "y")
     doc.unlink()
     asked = _answer(answers, ConflictChoice.OVERWRITE)
@@ -447,9 +456,11 @@ def test_a_vanished_folder_says_so_and_keeps_the_buffer(
     asked = _answer(answers, ConflictChoice.OVERWRITE)
     assert not w.document_controller.save()
     assert asked == []  # nothing to ask: the save cannot happen there
-    assert "does not exist" in w.banner.text() and str(folder) in w.banner.text()
+    assert "does not exist" in w.banner.text()
+    assert str(folder) in w.banner.text()
     assert w.editor.toPlainText() == "text\nprecious"
-    assert w.editor.document().isModified() and _journal_file(w).exists()
+    assert w.editor.document().isModified()
+    assert _journal_file(w).exists()
 
 
 def _button(box: QMessageBox, choice: ConflictChoice) -> Callable[[], None]:
@@ -486,7 +497,8 @@ def test_the_conflict_question_itself(
 def _assert_failed_save_kept_everything(
     bare_window: MainWindow, doc: Path, before: bytes, text: str, phrase: str
 ) -> None:
-    assert phrase in bare_window.banner.text() and "Not saved" in bare_window.banner.text()
+    assert phrase in bare_window.banner.text()
+    assert "Not saved" in bare_window.banner.text()
     assert doc.read_bytes() == before
     assert bare_window.editor.toPlainText() == text
     assert bare_window.editor.document().isModified()
@@ -553,10 +565,8 @@ def test_binary_and_huge_files_are_refused_and_the_buffer_stays(
         fh.truncate(documents.MAX_DOCUMENT_BYTES + 1)
     assert not bare_window.document_controller.open_file(huge)
     assert "Ghostpen opens documents up to 20 MB" in bare_window.banner.text()
-    assert (
-        bare_window.editor.toPlainText() == "my text"
-        and bare_window.document_controller.path is None
-    )
+    assert bare_window.editor.toPlainText() == "my text"
+    assert bare_window.document_controller.path is None
 
 
 def test_a_legacy_file_opens_with_a_visible_notice_and_saves_back_exactly(
@@ -566,7 +576,8 @@ def test_a_legacy_file_opens_with_a_visible_notice_and_saves_back_exactly(
     original = b"caf\xe9\r\n\x93quoted\x94\r\n"
     doc.write_bytes(original)
     assert bare_window.document_controller.open_file(doc)
-    assert "Windows-1252" in bare_window.banner.text() and bare_window.banner.isVisible()
+    assert "Windows-1252" in bare_window.banner.text()
+    assert bare_window.banner.isVisible()
     bare_window.editor.document().setModified(True)
     assert bare_window.document_controller.save()
     assert doc.read_bytes() == original

@@ -75,13 +75,15 @@ def test_a_key_for_a_plain_http_server_elsewhere_waits_for_the_writer(qtbot: QtB
         _type(qtbot, panel.remote_url, LAN)
         _type(qtbot, panel.remote_key, KEY)  # saved, not used: the backend is local
         assert panel.settings.runtime.remote_api_key == KEY
-        assert panel.clear_text.isVisible() and "192.168.1.20" in panel.clear_text.text()
+        assert panel.clear_text.isVisible()
+        assert "192.168.1.20" in panel.clear_text.text()
         assert "unencrypted" in panel.clear_text.text()
         assert not panel.send_anyway.isVisible()
         with qtbot.assertNotEmitted(panel.settingsChanged):
             _choose_server(qtbot, panel)
         assert panel.settings.runtime.backend == "local"  # held back: nothing is sent
-        assert panel.send_anyway.isVisible() and panel.clear_text.isVisible()
+        assert panel.send_anyway.isVisible()
+        assert panel.clear_text.isVisible()
         with qtbot.waitSignal(panel.settingsChanged, timeout=WAIT_MS) as applied:
             qtbot.mouseClick(panel.send_anyway, Qt.MouseButton.LeftButton)
         runtime = applied.args[0].runtime
@@ -103,18 +105,21 @@ def test_an_encrypted_or_local_server_gets_the_key_at_once(qtbot: QtBot, url: st
         with qtbot.waitSignal(panel.settingsChanged, timeout=WAIT_MS) as applied:
             _choose_server(qtbot, panel)
         assert applied.args[0].runtime.backend == "remote"
-        assert not panel.clear_text.isVisible() and not panel.send_anyway.isVisible()
+        assert not panel.clear_text.isVisible()
+        assert not panel.send_anyway.isVisible()
 
 
 def test_a_server_already_in_use_only_shows_the_warning(qtbot: QtBot) -> None:
     runtime = RuntimeSettings(backend="remote", remote_url=LAN, remote_api_key=KEY)
     with installed(MemoryKeychain()):
         panel = _panel(qtbot, runtime)
-        assert panel.clear_text.isVisible() and not panel.send_anyway.isVisible()
+        assert panel.clear_text.isVisible()
+        assert not panel.send_anyway.isVisible()
         with qtbot.waitSignal(panel.settingsChanged, timeout=WAIT_MS) as applied:
             _type(qtbot, panel.remote_key, "")  # dropping the key is never held back
         assert applied.args[0].runtime.remote_api_key is None
-        assert not panel.clear_text.isVisible() and not panel.key_note.isVisible()
+        assert not panel.clear_text.isVisible()
+        assert not panel.key_note.isVisible()
 
 
 @contextmanager
@@ -149,4 +154,5 @@ def test_a_failing_keychain_keeps_the_key_in_the_file_and_says_so(qtbot: QtBot) 
         assert data["runtime"]["remote_api_key"] == KEY  # not lost
         note = window.settings_panel.key_note.text()
         assert note.startswith("The system keychain failed (")
-        assert "refused the entry" in note and "stored in the settings file" in note
+        assert "refused the entry" in note
+        assert "stored in the settings file" in note

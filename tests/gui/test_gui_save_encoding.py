@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMenu
 from pytestqt.qtbot import QtBot
 
 from app.gui.main_window import MainWindow
@@ -52,5 +52,6 @@ def test_save_as_utf8_keeps_what_the_legacy_encoding_cannot(
 
 def test_save_as_utf8_is_in_the_file_menu(window: MainWindow) -> None:
     file_menu = window.menuBar().actions()[0].menu()
-    texts = [a.text() for a in file_menu.actions()]  # type: ignore[union-attr]
+    assert isinstance(file_menu, QMenu)
+    texts = [a.text() for a in file_menu.actions()]
     assert "Save as UTF-&8…" in texts

@@ -120,7 +120,8 @@ def _run(trial: Trial, script_file: Path) -> Trial:
          "--save-every", str(SAVE_EVERY if trial.saves else 0)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     watchdog = threading.Timer(WATCHDOG_S, proc.kill)  # a hung driver fails, never hangs
     watchdog.start()
     seen = {"typed": 0, "save-writing": 0, "journal-queued": 0, "ready": 0}
@@ -180,7 +181,8 @@ def _check(trial: Trial) -> Outcome:
         disk_kind, saved = "original", 0
     else:
         text, fmt, _notice = decode_document(data)
-        assert fmt.encoding == trial.fmt.encoding and fmt.bom == trial.fmt.bom, label
+        assert fmt.encoding == trial.fmt.encoding, label
+        assert fmt.bom == trial.fmt.bom, label
         assert text.startswith(base), f"{label}: the file on disk lost its original text"
         saved = len(text) - len(base)
         assert text[len(base) :] == SCRIPT[:saved], f"{label}: the file holds something else"
@@ -193,7 +195,8 @@ def _check(trial: Trial) -> Outcome:
     assert len(entries) <= 1, f"{label}: one document, but {len(entries)} journals"
     if entries:
         entry = entries[0]
-        assert entry.path is not None and entry.path.resolve() == trial.file.resolve(), label
+        assert entry.path is not None, label
+        assert entry.path.resolve() == trial.file.resolve(), label
         assert entry.format == trial.fmt, f"{label}: the journal lost the text format"
         recovered = entry.text
     else:

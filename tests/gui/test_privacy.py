@@ -134,7 +134,8 @@ def test_a_whole_writing_session_never_touches_the_network(
             story = tmp_path / "story.txt"
             assert w.document_controller.save_to(story)
             text = w.editor.toPlainText()
-            assert w.document_controller.open_file(story) and w.editor.toPlainText() == text
+            assert w.document_controller.open_file(story)
+            assert w.editor.toPlainText() == text
             if sys.platform.startswith("linux"):
                 assert _socket_fds() <= sockets_before  # nothing opened below Python either
         finally:
@@ -212,8 +213,10 @@ def test_the_converter_refuses_a_pickle_without_unpickling_it(
     folder, marker = pickled_folder
     with GUARD.watching("deny", UNPICKLE_EVENTS) as events, pytest.raises(ConversionError) as e:
         convert_checkpoint(folder, tmp_path / "out.gguf", "f16")
-    assert "pytorch_model.bin" in str(e.value) and "model.safetensors" in str(e.value)
-    assert events == [] and not marker.exists()
+    assert "pytorch_model.bin" in str(e.value)
+    assert "model.safetensors" in str(e.value)
+    assert events == []
+    assert not marker.exists()
     assert not (tmp_path / "out.gguf").exists()
 
 
@@ -224,6 +227,8 @@ def test_the_model_manager_import_refuses_a_pickle_without_unpickling_it(
     store = ModelStore(tmp_path / "store")
     with GUARD.watching("deny", UNPICKLE_EVENTS) as events, pytest.raises(InstallError) as e:
         build_from_folder(folder, store, "Q8_0")
-    assert "pytorch_model.bin" in str(e.value) and "arbitrary code" in str(e.value)
-    assert events == [] and not marker.exists()
+    assert "pytorch_model.bin" in str(e.value)
+    assert "arbitrary code" in str(e.value)
+    assert events == []
+    assert not marker.exists()
     assert store.models() == []

@@ -25,7 +25,9 @@ def test_four_hundred_fast_keys_leave_no_stale_ghost_and_the_exact_text(
     assert report.mismatches == []
     assert report.stale == []
     assert report.errors == []
-    assert report.ghosts_shown > 0 and report.ghost_checks > 0 and report.accepted > 0
+    assert report.ghosts_shown > 0
+    assert report.ghost_checks > 0
+    assert report.accepted > 0
     # still responsive: a manual request is answered, and the editor types
     with qtbot.waitSignal(window.controller.suggestionFinished, timeout=WAIT_MS):
         window.controller.trigger_now()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from PySide6.QtWidgets import QTableWidget
 from pytestqt.qtbot import QtBot
 
 from app.core.answer import Answer, present
@@ -22,14 +24,14 @@ TEXT = "The ship left the harbour at dawn and"
 WAIT_MS = 20_000
 
 
-def greedy_settings(**suggestions: object) -> AppSettings:
+def greedy_settings(**suggestions: Any) -> AppSettings:
     """Greedy sampling makes every suggestion repeatable and checkable. The test models
     have random weights, so no word is ever likely: suggestions are shown whatever their
     confidence, unless a test asks otherwise."""
     suggestions.setdefault("suggest_when", "always")
     return AppSettings(
         sampling=GREEDY,
-        suggestions=SuggestionSettings(**suggestions),  # type: ignore[arg-type]
+        suggestions=SuggestionSettings(**suggestions),
     )
 
 
@@ -50,6 +52,13 @@ class ConflictAnswers:
     def __call__(self, path: Path, change: DiskChange) -> ConflictChoice:
         self.asked.append((path, change))
         return self.answer
+
+
+def cell_text(table: QTableWidget, row: int, column: int) -> str:
+    """The text of a table cell; a cell with no item fails here, not as a None later."""
+    item = table.item(row, column)
+    assert item is not None, f"no item at row {row}, column {column}"
+    return item.text()
 
 
 def open_window(
@@ -110,7 +119,8 @@ def expected_ghost(w: MainWindow, text: str, suffix: str = "") -> str:
     """The ghost the window must show after ``text``: a fresh engine's answer, through the
     policy's own presentation (healing, markup avoided, confidence, unit, junk)."""
     c = w.controller
-    assert c.model is not None and c.model.info is not None
+    assert c.model is not None
+    assert c.model.info is not None
     answer = Answer()
     with Engine(c.model.info.path) as engine:
         sampling = c.sampling.with_changes(max_tokens=c.settings.max_tokens)

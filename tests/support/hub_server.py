@@ -121,9 +121,9 @@ class HubServer:
         self._requests: list[Recorded] = []
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _HubHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
-        self._httpd.hub = self  # type: ignore[attr-defined]
+        self._httpd.hub = self
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     @property
@@ -233,13 +233,20 @@ class HubServer:
         return None
 
 
+class _HubHTTPServer(ThreadingHTTPServer):
+    """The HTTP server, knowing the hub its handlers answer for."""
+
+    hub: HubServer
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, and Content-Length decides where bodies end
     server_version = "FakeHub/1.0"
 
     @property
     def hub(self) -> HubServer:
-        return self.server.hub  # type: ignore[attr-defined]
+        assert isinstance(self.server, _HubHTTPServer)
+        return self.server.hub
 
     def setup(self) -> None:
         super().setup()

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import keyring
 from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError, PasswordDeleteError, PasswordSetError
+
+_Backend = TypeVar("_Backend", bound=KeyringBackend)
 
 
 class MemoryKeychain(KeyringBackend):
@@ -65,7 +68,7 @@ class BrokenKeychain(MemoryKeychain):
 
 
 @contextmanager
-def installed(backend: KeyringBackend) -> Iterator[KeyringBackend]:
+def installed(backend: _Backend) -> Iterator[_Backend]:
     """``backend`` as keyring's keychain for the block; the previous one afterwards."""
     previous = keyring.get_keyring()
     keyring.set_keyring(backend)

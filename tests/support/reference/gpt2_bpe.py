@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+# Untyped unless types-regex is installed (then this ignore is the unused one).
 import regex  # type: ignore[import-untyped,unused-ignore]
 
 #: GPT-2's pre-tokenization pattern, verbatim from OpenAI's ``encoder.py``.
