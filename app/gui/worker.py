@@ -221,8 +221,10 @@ class EngineWorker(QObject):
             log.warning("%s: loading it on the CPU", engine)
             on_cpu = replace(request, n_gpu_layers=0)
             fallback = self._create(on_cpu)
-            if isinstance(fallback, (str, GpuOffloadError)):
-                return str(fallback)  # the CPU's reason; the GPU's is in the log
+            if isinstance(fallback, str):
+                return fallback  # the CPU's reason (a Text stays one); the GPU's is in the log
+            if isinstance(fallback, GpuOffloadError):
+                return str(fallback)
             return _Opened(fallback, on_cpu, GPU_FALLBACK.arg(engine))
         if isinstance(engine, str):
             return engine
