@@ -47,7 +47,8 @@ from app.bench.throughput import (
     prompt_tokens,
     rates,
 )
-from app.core.engine import Engine, default_threads
+from app.core.engine import Engine
+from app.core.engine_load import default_threads
 from app.core.gguf_info import inspect_model
 from app.core.llama_runtime import build_info
 from app.core.sampling import GREEDY

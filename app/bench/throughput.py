@@ -31,7 +31,8 @@ import llama_cpp
 
 from app.bench.child import CPU_ONLY_ENV, run_json
 from app.bench.passage import PASSAGE
-from app.core.engine import Engine, EngineError, default_threads
+from app.core.engine import Engine, EngineError
+from app.core.engine_load import default_threads
 from app.core.gguf_info import inspect_model
 from app.core.llama_runtime import build_info
 from app.core.sampling import GREEDY

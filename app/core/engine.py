@@ -29,17 +29,19 @@ Why it is shaped this way:
 
 ``Engine`` implements :class:`~app.core.engine_api.CompletionBackend` with every
 capability; the types it returns and raises live in :mod:`app.core.engine_api`, and its
-uses of llama-cpp-python beyond the ``Llama`` API in :mod:`app.core.llama_compat`.
+uses of llama-cpp-python beyond the ``Llama`` API in :mod:`app.core.llama_compat`. What
+does not touch the context's state is apart too: the checks and the load
+(:mod:`app.core.engine_load`), the sampler chain (:mod:`app.core.sampler_chain`), the
+masks and ranks on the logits (:mod:`app.core.token_choice`) and the record of one
+completion (:mod:`app.core.generation`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import math
 import os
 import random
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -55,36 +57,27 @@ import numpy as np
 from app.core import llama_compat
 from app.core.cpu_load import OtherLoad
 from app.core.engine_api import (
-    DEFAULT_CONTEXT,
-    MIN_CONTEXT,
     Capabilities,
     Completion,
     EngineBusyError,
     EngineError,
     EngineFault,
-    GpuOffloadError,
     ModelFileChangedError,
     PieceCallback,
     Prefill,
     StopReason,
     TextCallback,
-    Timings,
 )
-from app.core.engine_memory import (
-    check_gpu_memory,
-    check_memory,
-    gib,
-    kv_cache_bytes,
-    layers_on_gpu,
-)
+from app.core.engine_load import KV_CACHE_TYPES, check_fit, check_options, context_size, load_llama
+from app.core.engine_memory import kv_cache_bytes, layers_on_gpu
+from app.core.generation import Generation
 from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.healing import Healing, VocabIndex, heal
-from app.core.llama_runtime import install_log_routing, offloaded_layers, watch_log
-from app.core.postprocess import StopFilter, complete_utf8
+from app.core.llama_runtime import install_log_routing
+from app.core.sampler_chain import SamplerChain
 from app.core.sampling import SamplingSettings
+from app.core.token_choice import ban, keep_only, logsumexp, markup_tokens, ranked_token
 
-#: Storage of the attention keys and values. f16 is llama.cpp's default; f32 is exact.
-KV_CACHE_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "f32": llama_cpp.GGML_TYPE_F32}
 #: Batches at least this long can be aborted mid-evaluation (see Engine._eval).
 ABORTABLE_BATCH = 16
 #: Tokens a prefill evaluates between cancel checks, never aborted part-way: a keystroke
@@ -160,8 +153,8 @@ class Engine:
         with contextlib.suppress(OSError):  # inspect_model says precisely what is wrong
             self._stamp = FileStamp.of(model_path)
         self.info: ModelInfo = inspect_model(model_path)
-        n_ctx = _context_size(self.info, n_ctx)
-        threads = _check_options(n_threads, n_gpu_layers, kv_cache_type)
+        n_ctx = context_size(self.info, n_ctx)
+        threads = check_options(n_threads, n_gpu_layers, kv_cache_type)
         self.n_threads = threads
         # Threads not fixed by the writer follow the machine: one fewer while other
         # programs keep a core busy (see core/cpu_load.py); n_gpu_layers aside, this
@@ -173,12 +166,12 @@ class Engine:
             in_memory = self.info.file_size <= IN_MEMORY_MAX_BYTES
         self.in_memory = in_memory
         kv_bytes = kv_cache_bytes(self.info, n_ctx, kv_cache_type)
-        _check_fit(self.info, n_ctx, kv_bytes, n_gpu_layers, in_memory)
+        check_fit(self.info, n_ctx, kv_bytes, n_gpu_layers, in_memory)
         kv_type = KV_CACHE_TYPES[kv_cache_type]
         batch = min(n_batch, n_ctx)
         #: (layers llama.cpp put on the GPU, layers in all): its log says, where it offloads.
         self.offloaded_layers: tuple[int, int] = (0, layers_on_gpu(self.info, 0)[1])
-        self._llm, offloaded = _load_llama(
+        self._llm, offloaded = load_llama(
             model_path, n_ctx, kv_bytes,
             n_batch=batch, n_ubatch=batch, n_threads=threads, n_threads_batch=threads,
             n_gpu_layers=n_gpu_layers, logits_all=logits_all, type_k=kv_type, type_v=kv_type,
@@ -551,7 +544,7 @@ class Engine:
             self.check_file()
             return self._complete(list(tokens), settings or SamplingSettings(), on_text, branch)
 
-    def _complete(  # noqa: C901 - one decode loop over shared state (logprob, owed, history)
+    def _complete(
         self,
         tokens: list[int],
         settings: SamplingSettings,
@@ -561,105 +554,89 @@ class Engine:
         on_piece: PieceCallback | None = None,
         banned: np.ndarray | None = None,
     ) -> Completion:
+        """One completion inside the lock: the prompt's window evaluated, then the decode
+        loop (:meth:`_generate`); ``run`` keeps what the caller gets back."""
         started = time.perf_counter()
         self._fit_threads()
-        max_new = min(settings.max_tokens, self.n_ctx - 1)
         window = self._window(tokens, settings.max_tokens)
-        truncated = len(window) < len(tokens)
-        tokens = window
+        max_new = min(settings.max_tokens, self.n_ctx - 1)
         seed = settings.seed if settings.seed is not None else random.randrange(2**32 - 1)
-
-        scored = on_piece is not None
-        logprob = 0.0  # of every token so far: read by the sink as each piece leaves
-
-        def sink(piece: str) -> None:
-            if on_text is not None:
-                on_text(piece)
-            if on_piece is not None:
-                on_piece(piece, logprob)
-
-        out = _TextStream(settings.stop, sink, skip=len(removed))
-        owed = removed  # what the next tokens must write again before anything new
-        logprobs: list[float] = []
-        generated: list[int] = []
-        evaluated = 0
-        slides = 0
-        prompt_ms = 0.0
-        first_token_ms: float | None = None
-        reason = StopReason.LENGTH
-        sampler = _SamplerChain(self._llm, settings, seed)
-        gen_started = time.perf_counter()
+        run = Generation(started, settings.stop, removed, on_text, on_piece)
+        sampler = SamplerChain(self._llm, settings, seed)
         try:
-            sampler.accept_history(tokens)
-            evaluated = self._evaluate(tokens)
-            gen_started = time.perf_counter()
-            prompt_ms = (gen_started - started) * 1000.0
-            history = list(tokens)
-            while len(generated) < max_new:
-                if self._cancel is not None and self._cancel.is_set():
-                    raise _Cancelled
-                if banned is not None and banned.size:
-                    self._logits_row()[banned] = -np.inf
-                    self._logits_at = None  # no longer the model's own logits
-                allowed = self._constrain(owed) if owed else None
-                if scored:
-                    row = self._logits_row()
-                    lse = _logsumexp(row if allowed is None else row[allowed])
-                if branch and not generated:
-                    token = self._ranked_token(branch, allowed)
-                    sampler.accept(token)
-                else:
-                    token = sampler.sample(self._context)
-                if scored:
-                    step = float(row[token]) - lse
-                    logprob += step
-                if owed:
-                    owed = owed[len(self._piece(token)) :]
-                if first_token_ms is None:
-                    first_token_ms = (time.perf_counter() - started) * 1000.0
-                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                    reason = StopReason.EOS
-                    break
-                generated.append(token)
-                if scored:
-                    logprobs.append(step)
-                history.append(token)
-                if out.feed_bytes(self._llm.detokenize([token])):
-                    reason = StopReason.STOP
-                    break
-                if len(generated) == max_new:
-                    break
-                if len(history) > self.n_ctx:  # slide: keep the recent half, re-evaluate
-                    history = self._tail(history, self.n_ctx // 2)
-                    slides += 1
-                    self._evaluate(history)
-                else:
-                    self._eval([token])
+            sampler.accept_history(window)
+            run.prompt_evaluated(self._evaluate(window))
+            self._generate(run, window, sampler, max_new, branch, removed, banned)
         except _Cancelled:
-            reason = StopReason.CANCELLED
+            run.reason = StopReason.CANCELLED
         finally:
             sampler.free()
-        if reason is not StopReason.STOP:
-            out.finish(flush_held=reason is not StopReason.CANCELLED)
-        gen_ms = (time.perf_counter() - gen_started) * 1000.0 if generated else 0.0
-        return Completion(
-            healed=removed.decode("utf-8", "replace"),
-            token_logprobs=tuple(logprobs),
-            text=out.text,
-            token_ids=tuple(generated),
-            stop_reason=reason,
-            timings=Timings(
-                prompt_tokens=len(tokens),
-                prompt_tokens_evaluated=evaluated,
-                prompt_ms=prompt_ms,
-                generated_tokens=len(generated),
-                generation_ms=gen_ms,
-                first_token_ms=first_token_ms,
-                window_slides=slides,
-            ),
-            seed=seed,
-            prompt_truncated=truncated,
+        return run.completion(
+            prompt_tokens=len(window), seed=seed, truncated=len(window) < len(tokens)
         )
+
+    def _generate(
+        self,
+        run: Generation,
+        prompt: list[int],
+        sampler: SamplerChain,
+        max_new: int,
+        branch: int,
+        owed: bytes,
+        banned: np.ndarray | None,
+    ) -> None:
+        """The decode loop: up to ``max_new`` tokens after ``prompt`` (in the cache), into
+        ``run``. ``owed``: healed bytes the first tokens must write again."""
+        history = list(prompt)
+        while len(run.tokens) < max_new:
+            if self._cancel is not None and self._cancel.is_set():
+                raise _Cancelled
+            rank = 0 if run.tokens else branch
+            token, step = self._next_token(sampler, rank, owed, banned, scored=run.scored)
+            if owed:
+                owed = owed[len(self._piece(token)) :]
+            run.chosen(step)
+            if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                run.reason = StopReason.EOS
+                return
+            history.append(token)
+            if run.add(token, step, self._llm.detokenize([token])) or len(run.tokens) == max_new:
+                return
+            if len(history) > self.n_ctx:  # slide: keep the recent half, re-evaluate
+                history = self._tail(history, self.n_ctx // 2)
+                run.slides += 1
+                self._evaluate(history)
+            else:
+                self._eval([token])
+
+    def _next_token(
+        self,
+        sampler: SamplerChain,
+        rank: int,
+        owed: bytes,
+        banned: np.ndarray | None,
+        *,
+        scored: bool,
+    ) -> tuple[int, float]:
+        """The next token and its log-probability (0.0 unless ``scored``).
+
+        ``banned`` tokens are never chosen; while ``owed`` (healing) is not written yet,
+        only tokens that write it again are. ``rank`` > 0 takes the rank-th likeliest
+        instead of sampling. The log-probability is under the model's own distribution,
+        renormalised over the tokens the healing allowed.
+        """
+        if banned is not None and banned.size:
+            ban(self._logits_row(), banned)
+            self._logits_at = None  # no longer the model's own logits
+        allowed = self._constrain(owed) if owed else None
+        row = self._logits_row()
+        lse = logsumexp(row if allowed is None else row[allowed]) if scored else 0.0
+        if rank:
+            token = ranked_token(row, rank, allowed)
+            sampler.accept(token)
+        else:
+            token = sampler.sample(self._context)
+        return token, float(row[token]) - lse if scored else 0.0
 
     def _fit_threads(self) -> None:
         if self._other_load is None:
@@ -676,17 +653,6 @@ class Engine:
             return [self._bos, *tokens[-(keep - 1) :]]
         return tokens[-keep:]
 
-    def _ranked_token(self, rank: int, among: np.ndarray | None = None) -> int:
-        """The rank-th likeliest next token (0 = the most likely), of ``among`` if given."""
-        logits = self._logits_row()
-        ids = np.arange(logits.size) if among is None else among
-        finite = np.isfinite(logits[ids])  # banned tokens are no candidates
-        ids = ids[finite]
-        scores = logits[ids]
-        rank = min(rank, scores.size - 1)
-        top = np.argpartition(-scores, rank)[: rank + 1]
-        return int(ids[top[np.argsort(-scores[top], kind="stable")][rank]])
-
     def _logits_row(self) -> np.ndarray:
         """llama.cpp's logits of the last evaluated position: a view, not a copy."""
         ptr = llama_cpp.llama_get_logits_ith(self._context, -1)
@@ -696,10 +662,7 @@ class Engine:
         """Tokens whose text is a whole markup tag or entity (``<strong>``, ``&amp;``)."""
         if self._markup is None:
             pieces, _index = self.vocabulary()
-            self._markup = np.asarray(
-                [t for t, p in enumerate(pieces) if p and _MARKUP_TOKEN.fullmatch(p)],
-                dtype=np.int32,
-            )
+            self._markup = markup_tokens(pieces)
         return self._markup
 
     def _piece(self, token: int) -> bytes:
@@ -714,10 +677,7 @@ class Engine:
         allowed = index.allowed(owed, natural[0] if natural else None)
         if allowed.size == 0:  # cannot happen with byte tokens; never sample from nothing
             return None
-        row = self._logits_row()
-        kept = row[allowed].copy()
-        row.fill(-np.inf)
-        row[allowed] = kept
+        keep_only(self._logits_row(), allowed)
         self._logits_at = None  # the buffer no longer holds the model's own logits
         return allowed
 
@@ -747,176 +707,3 @@ class Engine:
 
 class _Cancelled(Exception):
     pass
-
-
-#: A token that is a whole markup tag or entity, spaces around it allowed.
-_MARKUP_TOKEN = re.compile(
-    rb"\s*(?:</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);)\s*"
-)
-
-
-def _logsumexp(x: np.ndarray) -> float:
-    top = float(np.max(x))
-    if not math.isfinite(top):
-        return top
-    return top + math.log(float(np.sum(np.exp(x - top))))
-
-
-def _context_size(info: ModelInfo, n_ctx: int | None) -> int:
-    """The context asked for (None: the default), checked against the model's training."""
-    trained = info.context_length
-    if n_ctx is None:
-        n_ctx = min(trained, DEFAULT_CONTEXT)
-    if not MIN_CONTEXT <= n_ctx <= trained:
-        raise EngineError(
-            f"context size {n_ctx} is out of range: this model allows {MIN_CONTEXT} to "
-            f"{trained} tokens (its training context)"
-        )
-    return n_ctx
-
-
-def _check_options(n_threads: int | None, n_gpu_layers: int, kv_cache_type: str) -> int:
-    """Refuse impossible options before anything loads; returns the thread count."""
-    if n_gpu_layers < -1:
-        raise EngineError(f"GPU layers must be -1 (all), 0 or more, got {n_gpu_layers}")
-    if kv_cache_type not in KV_CACHE_TYPES:
-        raise EngineError(
-            f"KV cache type must be one of {', '.join(KV_CACHE_TYPES)}, got {kv_cache_type!r}"
-        )
-    threads = n_threads or default_threads()
-    if threads < 1:
-        raise EngineError(f"threads must be at least 1, got {threads}")
-    return threads
-
-
-def _check_fit(
-    info: ModelInfo, n_ctx: int, kv_bytes: int, n_gpu_layers: int, in_memory: bool
-) -> None:
-    """Refuse a context that cannot fit where it would live: the system's memory, or,
-    with GPU layers on a machine that has a GPU, the GPUs' memory."""
-    if n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload():
-        check_memory(info, n_ctx, kv_bytes, info.file_size if in_memory else 0)
-    else:
-        check_gpu_memory(info, n_ctx, kv_bytes, n_gpu_layers, llama_compat.devices())
-
-
-def _load_llama(
-    model_path: str | Path, n_ctx: int, kv_bytes: int, **params: Any
-) -> tuple[llama_cpp.Llama, tuple[int, int] | None]:
-    """llama.cpp's model and context, and the layers it offloaded (None: it did not say);
-    a failure says what llama.cpp's log said. With GPU layers, a failure may be the GPU's
-    (too little memory, a device gone): that is a :class:`GpuOffloadError`."""
-    failures: list[str] = []
-    offloaded: list[tuple[int, int]] = []
-
-    def on_log(line: str) -> None:
-        if "fail" in line.lower() or "error" in line.lower():
-            failures.append(line.strip())
-        if (layers := offloaded_layers(line)) is not None:
-            offloaded.append(layers)
-
-    try:
-        with watch_log(on_log):
-            llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=n_ctx, verbose=False, **params)
-        return llm, (offloaded[-1] if offloaded else None)
-    except (ValueError, RuntimeError, OSError, MemoryError) as exc:
-        cause = failures[-1] if failures else str(exc)
-        error = GpuOffloadError if params.get("n_gpu_layers", 0) != 0 else EngineError
-        where = " with GPU layers" if error is GpuOffloadError else ""
-        if "llama_context" in str(exc):  # the model loaded; its context did not
-            raise error(
-                f"{Path(model_path).name}: llama.cpp could not create a context of "
-                f"{n_ctx:,} tokens{where}, whose KV cache needs about {gib(kv_bytes)} "
-                f"({cause}). Choose a smaller context size in the settings panel."
-            ) from None
-        raise error(f"{model_path}: llama.cpp could not load the model{where}: {cause}") from None
-
-
-def default_threads() -> int:
-    """All cores up to 8: decoding a small model is memory-bound beyond that."""
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-class _SamplerChain:
-    """llama.cpp's own sampler chain, in its default order.
-
-    penalties -> top-k -> typical -> top-p -> min-p -> temperature -> draw. The penalty
-    stage is fed the prompt's last ``repeat_last_n`` tokens so that repeating the
-    writer's own words is penalised too, as in llama.cpp's command line tools.
-    """
-
-    def __init__(self, llm: llama_cpp.Llama, s: SamplingSettings, seed: int) -> None:
-        params = llama_cpp.llama_sampler_chain_default_params()
-        params.no_perf = True
-        self.chain = llama_cpp.llama_sampler_chain_init(params)
-        self._penalised = s.repeat_last_n > 0 and (
-            s.repeat_penalty != 1.0 or s.presence_penalty != 0.0 or s.frequency_penalty != 0.0
-        )
-        self._window = s.repeat_last_n
-        add = self._add
-        if self._penalised:
-            add(
-                llama_cpp.llama_sampler_init_penalties(
-                    llm.n_vocab(),
-                    s.repeat_last_n,
-                    s.repeat_penalty,
-                    s.frequency_penalty,
-                    s.presence_penalty,
-                )
-            )
-        if s.greedy:
-            add(llama_cpp.llama_sampler_init_greedy())
-            return
-        if s.top_k > 0:
-            add(llama_cpp.llama_sampler_init_top_k(s.top_k))
-        if s.typical_p < 1.0:
-            add(llama_cpp.llama_sampler_init_typical(s.typical_p, 1))
-        if s.top_p < 1.0:
-            add(llama_cpp.llama_sampler_init_top_p(s.top_p, 1))
-        if s.min_p > 0.0:
-            add(llama_cpp.llama_sampler_init_min_p(s.min_p, 1))
-        add(llama_cpp.llama_sampler_init_temp(s.temperature))
-        add(llama_cpp.llama_sampler_init_dist(seed))
-
-    def _add(self, sampler: Any) -> None:
-        llama_cpp.llama_sampler_chain_add(self.chain, sampler)
-
-    def accept_history(self, tokens: Sequence[int]) -> None:
-        if self._penalised:
-            for token in tokens[-self._window :]:
-                llama_cpp.llama_sampler_accept(self.chain, int(token))
-
-    def accept(self, token: int) -> None:
-        """Record a token chosen outside the chain (penalties must still see it)."""
-        llama_cpp.llama_sampler_accept(self.chain, int(token))
-
-    def sample(self, ctx: Any) -> int:
-        """Draw from the logits of ``ctx`` (a ``llama_context *``) at its last position."""
-        # llama_sampler_sample also accepts the token into the chain (penalty history).
-        return int(llama_cpp.llama_sampler_sample(self.chain, ctx, -1))
-
-    def free(self) -> None:
-        if self.chain is not None:
-            llama_cpp.llama_sampler_free(self.chain)
-            self.chain = None
-
-
-class _TextStream(StopFilter):
-    """Token bytes to text pieces: whole UTF-8 characters only, then the stop filter.
-
-    The start of a character split across tokens waits for its end; at the end of
-    generation an incomplete tail is dropped, never shown.
-    """
-
-    def __init__(self, stops: Sequence[str], sink: TextCallback | None, skip: int = 0) -> None:
-        super().__init__(stops, sink)
-        self._pending = b""
-        self._skip = skip  # bytes the writer already has (healing): never shown
-
-    def feed_bytes(self, data: bytes) -> bool:
-        """Add one token's bytes; True when a stop string ended the text."""
-        if self._skip:
-            cut = min(self._skip, len(data))
-            data, self._skip = data[cut:], self._skip - cut
-        text, self._pending = complete_utf8(self._pending + data)
-        return self.feed(text)

@@ -72,16 +72,16 @@ _Factory = Callable[[], Any]
 
 
 def _penalised(s: SamplingSettings) -> bool:
-    """Whether the engine's chain has a penalty stage (same test as ``_SamplerChain``)."""
+    """Whether the engine's chain has a penalty stage (same test as ``SamplerChain``)."""
     return s.repeat_last_n > 0 and (
         s.repeat_penalty != 1.0 or s.presence_penalty != 0.0 or s.frequency_penalty != 0.0
     )
 
 
 def _stages(s: SamplingSettings) -> list[tuple[str, _Factory]]:
-    """The stages of ``_SamplerChain`` after the penalties, less the final ``dist``.
+    """The stages of ``SamplerChain`` after the penalties, less the final ``dist``.
 
-    Same conditions and order as ``app.core.engine._SamplerChain``: keep them in step
+    Same conditions and order as ``app.core.sampler_chain.SamplerChain``: keep them in step
     (a test compares the two chains' sampler names).
     """
     if s.greedy:

@@ -16,7 +16,8 @@ import llama_cpp
 import numpy as np
 import pytest
 
-from app.core.engine import Engine, EngineError, _SamplerChain
+from app.core.engine import Engine, EngineError
+from app.core.sampler_chain import SamplerChain
 from app.core.sampler_view import SamplerView, _penalised, _stages, sampler_view
 from app.core.sampling import GREEDY, PRESETS, SamplingSettings
 from tests.support.models import TestModel
@@ -339,7 +340,7 @@ def _name(sampler: object) -> str:
 def test_the_view_builds_the_engines_chain(name: str, engine: Engine) -> None:
     """The view's stages are the engine's samplers, same kinds, same order (less dist)."""
     settings = SETTINGS[name]
-    chain = _SamplerChain(engine._llm, settings, seed=0)
+    chain = SamplerChain(engine._llm, settings, seed=0)
     try:
         count = llama_cpp.llama_sampler_chain_n(chain.chain)
         engines = [_name(llama_cpp.llama_sampler_chain_get(chain.chain, i)) for i in range(count)]
