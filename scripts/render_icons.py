@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt
-from PySide6.QtGui import QGuiApplication, QImage, QPainter
+from PySide6.QtGui import QGuiApplication, QImage, QImageWriter, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
 from app.gui.theme import ICON_SIZES
@@ -43,11 +43,15 @@ def render(renderer: QSvgRenderer, size: int) -> QImage:
 
 
 def png_bytes(image: QImage) -> bytes:
+    """The image as PNG. A QImageWriter, not ``QImage.save``: PySide6's stub types save's
+    format as bytes, which it refuses at run time (6.11), while the writer takes a
+    QByteArray both ways."""
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise RuntimeError("Qt could not encode a PNG")
+    writer = QImageWriter(buffer, QByteArray(b"PNG"))
+    if not writer.write(image):
+        raise RuntimeError(f"Qt could not encode a PNG: {writer.errorString()}")
     buffer.close()
     return bytes(data.data())
 

@@ -2,6 +2,8 @@
 
 The rule: the model the writer used last; else an installed GPT-2 (the catalog's order
 says which); else the offline model; else nothing, and the app opens its model manager.
+The reason for the choice is a :class:`~app.core.texts.Text`: the GUI's notice that a
+remembered model is gone shows it in the writer's language.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from app.core.catalog import load_catalog
 from app.core.model_store import ModelStore, StoredModel
 from app.core.offline_model import OfflineModelError, OfflinePackage, find_package
+from app.core.texts import QT_TRANSLATE_NOOP, message_of
 
 
 def preferred_model(store: ModelStore) -> StoredModel | None:
@@ -33,7 +36,7 @@ class StartupChoice:
     means there is no model at all."""
 
     path: Path | None
-    reason: str
+    reason: str  # for the writer: a Text, translated where the GUI shows it
     assemble: OfflinePackage | None = None
     remembered_missing: str | None = None
 
@@ -42,18 +45,23 @@ def startup_choice(remembered: str | None, store: ModelStore) -> StartupChoice:
     missing = None
     if remembered:
         if Path(remembered).is_file():
-            return StartupChoice(Path(remembered), "the model used last")
+            return StartupChoice(
+                Path(remembered), QT_TRANSLATE_NOOP("ModelChoice", "the model used last")
+            )
         missing = remembered
     best = preferred_model(store)
     if best is not None:
-        return StartupChoice(best.path, f"installed model {best.name}", remembered_missing=missing)
+        reason = QT_TRANSLATE_NOOP("ModelChoice", "installed model %1").arg(best.name)
+        return StartupChoice(best.path, reason, remembered_missing=missing)
     try:
         package = find_package()
     except OfflineModelError as exc:
-        return StartupChoice(None, str(exc), remembered_missing=missing)
+        return StartupChoice(None, message_of(exc), remembered_missing=missing)
     if package is not None:
-        return StartupChoice(None, "the offline model", package, remembered_missing=missing)
-    return StartupChoice(None, "no model installed", remembered_missing=missing)
+        reason = QT_TRANSLATE_NOOP("ModelChoice", "the offline model")
+        return StartupChoice(None, reason, package, remembered_missing=missing)
+    reason = QT_TRANSLATE_NOOP("ModelChoice", "no model installed")
+    return StartupChoice(None, reason, remembered_missing=missing)
 
 
 class ModelChoiceError(Exception):

@@ -5,6 +5,10 @@ with Ghostpen's converter, quantize with llama.cpp, move into the store. Every s
 reports progress and honours one cancel event; scratch files live in the store's work
 folder (same file system, so the final move is a rename) and are removed on every path
 out, success or not. Downloaded checkpoints are deleted once the GGUF is built.
+
+Errors and progress messages this module words are :class:`~app.core.texts.Text`, shown
+translated by the model manager; the download's, converter's and quantizer's own come
+through in their English.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from app.core import hub_download
 from app.core.catalog import DIRECT_TYPES, CatalogEntry
 from app.core.convert import ConversionError, ConvertProgress, convert_checkpoint, read_config
 from app.core.hub_download import DownloadError, DownloadProgress
-from app.core.model_store import ModelStore, StoredModel, StoreError, slugify
+from app.core.model_store import CANCELLED, ModelStore, StoredModel, StoreError, slugify
 from app.core.quantize import QUANT_TYPES, QuantizeError, quantize
+from app.core.texts import QT_TRANSLATE_NOOP, message_of
 
 
 class InstallError(Exception):
@@ -39,7 +44,7 @@ class InstallProgress:
 
     stage: str  # "download", "convert", "quantize", "store"
     fraction: float
-    message: str
+    message: str  # a Text where this module words it, else the converter's English
     download: DownloadProgress | None = None
 
 
@@ -54,9 +59,8 @@ def output_types() -> tuple[str, ...]:
 def check_quant(name: str) -> str:
     key = name.strip().upper()
     if key not in output_types():
-        raise InstallError(
-            f"unknown quantization {name!r} (choose one of {', '.join(output_types())})"
-        )
+        unknown = QT_TRANSLATE_NOOP("ModelInstall", "unknown quantization %1 (choose one of %2)")
+        raise InstallError(unknown.arg(repr(name), ", ".join(output_types())))
     return key
 
 
@@ -88,7 +92,8 @@ def install_from_hub(
     def on_download(p: DownloadProgress) -> None:
         if progress is not None:
             fraction = p.done / p.total if p.total else 0.0
-            progress(InstallProgress("download", fraction, f"downloading {p.file}", p))
+            message = QT_TRANSLATE_NOOP("ModelInstall", "downloading %1").arg(p.file)
+            progress(InstallProgress("download", fraction, message, p))
 
     try:
         commit, remote = hub_download.list_files(
@@ -105,7 +110,7 @@ def install_from_hub(
             cancel=cancel,
         )
     except DownloadError as exc:
-        raise InstallError(str(exc), cancelled=exc.kind == "cancelled") from None
+        raise InstallError(message_of(exc), cancelled=exc.kind == "cancelled") from None
     weights = sum(f.size for f in remote if f.name.endswith(".safetensors"))
     model = build_from_folder(
         folder,
@@ -142,7 +147,7 @@ def build_from_folder(
     try:
         config = read_config(folder)
     except ConversionError as exc:
-        raise InstallError(str(exc)) from None
+        raise InstallError(message_of(exc)) from None
     if weights_bytes is None:
         weights_bytes = sum(p.stat().st_size for p in folder.glob("*.safetensors"))
     _check_build_space(store, weights_bytes, qtype)
@@ -157,7 +162,8 @@ def build_from_folder(
         report("convert", p.fraction, p.message)
 
     def on_quantize(done: int, total: int, tensor: str) -> None:
-        report("quantize", done / total if total else 0.0, f"quantizing {tensor}")
+        message = QT_TRANSLATE_NOOP("ModelInstall", "quantizing %1").arg(tensor)
+        report("quantize", done / total if total else 0.0, message)
 
     direct = qtype in DIRECT_TYPES
     built = work / "model.gguf"
@@ -176,8 +182,8 @@ def build_from_folder(
             quantize(converted, built, qtype, progress=on_quantize, cancel=cancel)
             converted.unlink()
         if cancel is not None and cancel.is_set():
-            raise InstallError("cancelled", cancelled=True)
-        report("store", 0.0, "adding to the model store")
+            raise InstallError(CANCELLED, cancelled=True)
+        report("store", 0.0, QT_TRANSLATE_NOOP("ModelInstall", "adding to the model store"))
         return store.add_file(
             built,
             mode="move",
@@ -187,11 +193,11 @@ def build_from_folder(
             catalog_id=catalog_id,
         )
     except ConversionError as exc:
-        raise InstallError(str(exc), cancelled=_is_set(cancel)) from None
+        raise InstallError(message_of(exc), cancelled=_is_set(cancel)) from None
     except QuantizeError as exc:
-        raise InstallError(str(exc), cancelled=_is_set(cancel)) from None
+        raise InstallError(message_of(exc), cancelled=_is_set(cancel)) from None
     except StoreError as exc:
-        raise InstallError(str(exc)) from None
+        raise InstallError(message_of(exc)) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -208,4 +214,4 @@ def _check_build_space(store: ModelStore, weights_bytes: int, qtype: str) -> Non
     try:
         store.check_space(needed)
     except StoreError as exc:
-        raise InstallError(str(exc)) from None
+        raise InstallError(message_of(exc)) from None

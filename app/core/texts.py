@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-__all__ = ["QT_TRANSLATE_NOOP", "Text", "fill", "joined"]
+__all__ = ["QT_TRANSLATE_NOOP", "Text", "fill", "joined", "message_of"]
 
 #: Qt's placeholders: ``%1`` to ``%99`` (two digits at most, as ``QString::arg`` reads them).
 _PLACEHOLDER = re.compile(r"%([1-9][0-9]?)")
@@ -86,3 +86,13 @@ def joined(parts: Sequence[str], separator: str = " ") -> Text:
         raise ValueError(f"at most 99 texts can be joined, not {len(parts)}")
     template = separator.join(f"%{i}" for i in range(1, len(parts) + 1))
     return Text("", template, parts)
+
+
+def message_of(error: BaseException) -> str:
+    """What ``error`` says: the :class:`Text` it was raised with, else ``str(error)``.
+
+    An exception keeps its message in ``args``; ``str(error)`` is always plain English, so
+    code that passes a core error on (wrapping it, or to the GUI) takes the Text from here.
+    """
+    args = error.args
+    return args[0] if len(args) == 1 and isinstance(args[0], Text) else str(error)

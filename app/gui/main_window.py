@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
@@ -38,6 +39,7 @@ from app.core.settings import (
     Theme,
     save_settings,
 )
+from app.core.texts import joined, message_of
 from app.gui.about import AboutDialog
 from app.gui.document_controller import ConflictResolver, DocumentController
 from app.gui.drafts import DraftController
@@ -60,6 +62,14 @@ _UNFINISHED: list[WorkerThread | ModelJobs] = []
 
 #: Windows opened to hold a recovered document while the first one was in use.
 _RECOVERY_WINDOWS: list[MainWindow] = []
+
+
+def _sentences(texts: Sequence[str]) -> str:
+    """The texts one after the other, each still translatable; ``joined`` takes at most 99,
+    so more (a settings file full of unknown keys) are joined in groups."""
+    while len(texts) > 99:
+        texts = [joined(texts[i : i + 99]) for i in range(0, len(texts), 99)]
+    return joined(texts)
 
 
 class MainWindow(QMainWindow):
@@ -133,7 +143,7 @@ class MainWindow(QMainWindow):
         self._word_timer.timeout.connect(self._update_word_count)
         self._update_word_count()
         if warnings:
-            self.show_banner(tr_format(self.tr("Settings: %1"), " ".join(warnings)))
+            self.show_banner(tr_format(self.tr("Settings: %1"), _sentences(warnings)))
 
     # ----------------------------------------------------------------- construction
 
@@ -577,7 +587,7 @@ class MainWindow(QMainWindow):
         try:
             save_settings(self.settings, self.paths.settings_file)
         except SettingsSaveError as exc:
-            self.show_banner(str(exc))
+            self.show_banner(translated(message_of(exc)))
 
     def shutdown(self) -> bool:
         """Stop suggestions and the engine thread; True when the thread has ended."""

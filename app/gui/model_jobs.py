@@ -4,6 +4,8 @@ A job is a plain callable from ``app.core`` taking a progress callback and a can
 event; ``ModelJobs`` runs one at a time on its own QThread and reports through queued
 signals, so the window stays responsive during a multi-gigabyte download. The engine
 thread is separate: the writer keeps getting suggestions while a new model is built.
+A failure's message is the core's :class:`~app.core.texts.Text`, carried on an ``object``
+signal so it arrives whole and is translated where it is shown.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.core.model_install import InstallError, InstallProgress
 from app.core.model_store import StoredModel, StoreError
 from app.core.offline_model import OfflineModelError
+from app.core.texts import Text, message_of
+from app.gui.i18n import QT_TRANSLATE_NOOP
 from app.gui.worker import LIVE_THREADS
 
 #: What a job calls with progress, and the job itself.
@@ -27,6 +31,7 @@ JobFunction = Callable[[JobProgress, threading.Event], StoredModel]
 _EXPECTED = (InstallError, StoreError, OfflineModelError, OSError)
 #: Progress signals per second at most (a download reports far more often).
 _MAX_RATE = 15.0
+_UNEXPECTED = QT_TRANSLATE_NOOP("ModelJobs", "unexpected error: %1")
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class Job:
 class _JobWorker(QObject):
     progress = Signal(object)  # InstallProgress
     finished = Signal(object)  # StoredModel
-    failed = Signal(str, bool)  # message, cancelled
+    failed = Signal(object, bool)  # message (a str or the core's Text), cancelled
 
     @Slot(object, object)
     def run(self, job: Job, cancel: threading.Event) -> None:
@@ -54,11 +59,11 @@ class _JobWorker(QObject):
         try:
             model = job.run(report, cancel)
         except InstallError as exc:
-            self.failed.emit(str(exc), exc.cancelled or cancel.is_set())
+            self.failed.emit(message_of(exc), exc.cancelled or cancel.is_set())
         except _EXPECTED as exc:
-            self.failed.emit(str(exc), cancel.is_set())
+            self.failed.emit(message_of(exc), cancel.is_set())
         except Exception as exc:  # a bug must reach the writer, not end the thread
-            self.failed.emit(f"unexpected error: {exc!r}", False)
+            self.failed.emit(Text("ModelJobs", _UNEXPECTED).arg(repr(exc)), False)
         else:
             self.finished.emit(model)
 
@@ -73,7 +78,7 @@ class ModelJobs(QObject):
     started = Signal(str)  # job title
     progress = Signal(object)  # InstallProgress
     finished = Signal(object)  # StoredModel
-    failed = Signal(str, bool)  # message, cancelled
+    failed = Signal(object, bool)  # message (a str or the core's Text), cancelled
     busyChanged = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:

@@ -3,7 +3,8 @@
 The dialog is a view over ``app.core.model_store`` and ``app.core.catalog``; the work
 runs in :class:`~app.gui.model_jobs.ModelJobs`, so closing the dialog does not stop a
 download and the editor keeps suggesting meanwhile. Switching models is a signal the
-main window turns into a load on the engine thread: no restart.
+main window turns into a load on the engine thread: no restart. The core's errors and
+progress messages are :class:`~app.core.texts.Text`, translated here where they are shown.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ from app.core.offline_model import (
     find_package,
     installed_offline_model,
 )
-from app.gui.i18n import QT_TRANSLATE_NOOP, tr_format
+from app.core.texts import Text, message_of
+from app.gui.i18n import QT_TRANSLATE_NOOP, tr_format, translated
 from app.gui.model_jobs import Job, JobProgress, ModelJobs
 
 #: The texts outside the dialog's own methods are in its translation context,
@@ -79,6 +81,20 @@ CATALOG_COLUMNS = (
     "",  # the Download button
     QT_TRANSLATE_NOOP("ModelManagerDialog", "Notes"),
 )
+#: What a job is doing, by its stage (``InstallProgress.stage``), before the core's words
+#: (in the jobs' context: "Download" the stage is not "Download" the button).
+STAGES = {
+    "download": QT_TRANSLATE_NOOP("ModelJobs", "Download"),
+    "convert": QT_TRANSLATE_NOOP("ModelJobs", "Convert"),
+    "quantize": QT_TRANSLATE_NOOP("ModelJobs", "Quantize"),
+    "store": QT_TRANSLATE_NOOP("ModelJobs", "Store"),
+    "assemble": QT_TRANSLATE_NOOP("ModelJobs", "Assemble"),
+    "copy": QT_TRANSLATE_NOOP("ModelJobs", "Copy"),
+}
+#: Progress messages of the jobs this dialog words itself (they run off the GUI thread, so
+#: they are Texts, translated when shown, like the core's).
+JOINING = QT_TRANSLATE_NOOP("ModelJobs", "joining the offline model")
+COPYING = QT_TRANSLATE_NOOP("ModelJobs", "copying %1")
 
 
 def _licence_title(licence: str) -> str:
@@ -104,8 +120,14 @@ def _params(n: int) -> str:
 def describe_progress(p: InstallProgress) -> str:
     """One line for the progress label: stage, bytes, rate and time left."""
     d = p.download
-    if d is None:
-        return f"{p.stage.capitalize()}: {p.message}"  # the core's own words
+    if d is None:  # the stage, then the core's own words
+        stage = STAGES.get(p.stage)
+        label = (
+            QCoreApplication.translate("ModelJobs", stage)
+            if stage is not None
+            else p.stage.capitalize()
+        )
+        return tr_format(QCoreApplication.translate("ModelJobs", "%1: %2"), label, p.message)
     left = (
         tr_format(
             QCoreApplication.translate("ModelManagerDialog", ", about %1 s left"),
@@ -127,7 +149,8 @@ def describe_progress(p: InstallProgress) -> str:
 def offline_job(store: ModelStore, package: OfflinePackage) -> Job:
     def run(progress: JobProgress, cancel: threading.Event) -> StoredModel:
         def on_bytes(done: int, total: int) -> None:
-            progress(InstallProgress("assemble", done / total, "joining the offline model"))
+            joining = Text("ModelJobs", JOINING)
+            progress(InstallProgress("assemble", done / total, joining))
 
         return assemble_into_store(store, package, progress=on_bytes, cancel=cancel)
 
@@ -307,7 +330,7 @@ class ModelManagerDialog(QDialog):
         self._fill_installed()
         self._fill_catalog()
         if problems and not self.jobs.busy:
-            self.progress_label.setText("\n".join(problems))
+            self.progress_label.setText("\n".join(translated(p) for p in problems))
         self._selection_changed()
 
     def _fill_installed(self) -> None:
@@ -347,7 +370,7 @@ class ModelManagerDialog(QDialog):
             package = find_package()
         except OfflineModelError as exc:
             package = None
-            self.progress_label.setText(str(exc))
+            self.progress_label.setText(translated(message_of(exc)))
         self._offline_package = package
         rows = len(self.catalog) + (1 if package is not None else 0)
         table.setRowCount(rows)
@@ -455,7 +478,7 @@ class ModelManagerDialog(QDialog):
         try:
             model = self.store.get(model_id)
         except StoreError as exc:
-            self.progress_label.setText(str(exc))
+            self.progress_label.setText(translated(message_of(exc)))
             return False
         if any(_same_file(model.path, p) for p in (self.active_path, self.loading_path)):
             self.progress_label.setText(
@@ -465,7 +488,7 @@ class ModelManagerDialog(QDialog):
         try:
             self.store.remove(model_id)
         except StoreError as exc:
-            self.progress_label.setText(str(exc))
+            self.progress_label.setText(translated(message_of(exc)))
             return False
         self.progress_label.setText(tr_format(self.tr("Deleted %1."), model.name))
         if _same_file(model.path, self.default_path):  # open with the next best model
@@ -507,7 +530,8 @@ class ModelManagerDialog(QDialog):
 
         def run(progress: JobProgress, cancel: threading.Event) -> StoredModel:
             def on_bytes(done: int, total: int) -> None:
-                progress(InstallProgress("copy", done / total, f"copying {Path(path).name}"))
+                copying = Text("ModelJobs", COPYING).arg(Path(path).name)
+                progress(InstallProgress("copy", done / total, copying))
 
             return store.add_file(path, mode=mode, progress=on_bytes, cancel=cancel)
 
@@ -589,5 +613,5 @@ class ModelManagerDialog(QDialog):
 
     def _job_failed(self, message: str, cancelled: bool) -> None:
         self._set_busy(False)
-        self.progress_label.setText(self.tr("Cancelled.") if cancelled else message)
+        self.progress_label.setText(self.tr("Cancelled.") if cancelled else translated(message))
         self.refresh()

@@ -45,7 +45,8 @@ from app.core.settings import (
     rename_preset,
     save_preset,
 )
-from app.gui.i18n import QT_TRANSLATE_NOOP, tr_format
+from app.core.texts import message_of
+from app.gui.i18n import QT_TRANSLATE_NOOP, tr_format, translated
 from app.gui.sampler_chart import SamplerChart
 
 
@@ -578,5 +579,5 @@ class SettingsPanel(QDockWidget):
     def _preset_op(self, op: Callable[[AppSettings], AppSettings]) -> None:
         try:
             self._emit(op(self._settings))
-        except SettingError as exc:
-            self.show_error(str(exc))
+        except SettingError as exc:  # the preset rules' messages are the core's Texts
+            self.show_error(translated(message_of(exc)))

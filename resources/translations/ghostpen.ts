@@ -902,6 +902,25 @@ loaded in %2 ms</source>
     </message>
 </context>
 <context>
+    <name>ModelChoice</name>
+    <message>
+        <source>the model used last</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>installed model %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the offline model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no model installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ModelController</name>
     <message>
         <source>GGUF models (*.gguf);;All files (*)</source>
@@ -925,6 +944,68 @@ loaded in %2 ms</source>
     </message>
     <message>
         <source>Model: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ModelInstall</name>
+    <message>
+        <source>unknown quantization %1 (choose one of %2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>downloading %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>quantizing %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>adding to the model store</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ModelJobs</name>
+    <message>
+        <source>unexpected error: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Convert</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quantize</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Store</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Assemble</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>joining the offline model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>copying %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1200,6 +1281,96 @@ loaded in %2 ms</source>
     </message>
 </context>
 <context>
+    <name>ModelStore</name>
+    <message>
+        <source>cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: not a JSON object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: incomplete manifest (%2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: %2 has the wrong type (%3)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: skipped, the manifest is unreadable (%2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 matches several models (%2); use an id</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no installed model called %1 (installed: %2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown import mode %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 is already in the store as %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>cannot create %1: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: cannot add it to the store: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>cannot remove %1: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not enough disk space in %1: %2 MiB needed (plus %3 MiB to spare), %4 MiB free</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>OfflineModel</name>
+    <message>
+        <source>%1 %2: its SHA256SUMS is missing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: its part %2 is not installed; reinstall with pip install --force-reinstall &apos;%3&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: chunk files are missing (found parts %2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: chunk files are missing: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: no SHA-256 line in it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 %2: the joined model does not match the SHA-256 the package declares (expected %3, got %4); a chunk is damaged: reinstall the package</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>cannot assemble the offline model in %1: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>RecoveryDialog</name>
     <message>
         <source>Recover Unsaved Writing</source>
@@ -1274,6 +1445,201 @@ loaded in %2 ms</source>
     </message>
     <message>
         <source>%1: %2, then %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Settings</name>
+    <message>
+        <source>cannot be read (%1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>is not UTF-8 text (%1 at byte %2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>is not valid JSON (%1, line %2 column %3)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>is not valid JSON (%1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>holds a JSON %1, not an object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting %1 must be true or false, got %2; ignored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the server&apos;s API key is kept in the system keychain, but %1; enter it again under Runtime in the settings panel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it was kept as %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it could not be moved aside (%1) and will be overwritten</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 %2; using default settings, %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting &apos;schema_version&apos; is %1, not a positive integer; reading it as version %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>written by a newer Ghostpen (schema version %1, this one reads %2); only the settings this version knows are used</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown setting %1 ignored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting %1 must be an object, got %2; using its defaults</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting %1: %2; using its defaults</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting %1 is %2 but %3; clamped to %4</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting %1 is %2 but %3; using the default %4</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>is invalid (%1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be an integer from %1 to %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be an integer from %1 to %2 (or unset)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be a number from %1 to %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be a number from %1 to %2 (or unset)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be true or false</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be a non-empty string (or unset)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be a string (or unset)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be a list of strings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be one of %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unbounded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting &apos;recent_files&apos; must be a list of paths, got %1; cleared</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting &apos;recent_files&apos; must hold at most %1 distinct non-empty paths; kept %2 of %3 entries</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting &apos;user_presets&apos; must be a list of presets, got %1; cleared</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting %1 must be an object with a name and sampling, got %2; dropped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting &apos;%1.name&apos;: %2; preset dropped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting &apos;%1.sampling&apos; must be an object, got %2; preset %3 dropped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the name of the built-in preset %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>already the name of an earlier preset (ignoring case)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>setting &apos;%1.name&apos; is %2, %3; renamed to %4</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>could not save settings to %1: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a preset name must not be empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a preset name must be at most %1 characters, got %2: %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a preset name must be one line of text, got %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a preset name must be text, got %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 is the name of the built-in preset %2; choose another name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 is a built-in preset; it cannot be renamed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 is a built-in preset; it cannot be deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>there is no preset of yours called %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a preset called %1 already exists</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -27,6 +27,7 @@ from app.core.model_install import (
 )
 from app.core.model_store import ModelStore
 from app.core.sampling import GREEDY
+from app.core.texts import Text, message_of
 from tests.support.hub import forget_ambient_hub_settings
 from tests.support.hub_server import HubServer, Knobs
 from tests.support.models import TestModel
@@ -88,7 +89,9 @@ def test_k_quant_download_removes_the_f16_intermediate(
         progress=reports.append,
     )
     assert model.manifest.quantization == "Q4_K_M"
-    assert "quantize" in {r.stage for r in reports}
+    quantizing = next(r.message for r in reports if r.stage == "quantize")
+    assert isinstance(quantizing, Text)  # the model manager translates it
+    assert quantizing.template == "quantizing %1"
     assert sorted(p.name for p in model.folder.iterdir()) == ["manifest.json", "model.gguf"]
     assert not any(store.work_dir.iterdir())
 
@@ -160,6 +163,17 @@ def test_offline_gives_a_clear_message(store: ModelStore, tmp_path: Path) -> Non
 def test_unknown_quantization_is_refused_before_any_work(store: ModelStore, tmp_path: Path) -> None:
     with pytest.raises(InstallError, match="unknown quantization 'Q3'"):
         install_from_hub(find_entry("gpt2"), store, tmp_path, quant="Q3")
+
+
+def test_a_store_error_in_a_build_keeps_its_text(
+    store: ModelStore, tiny_model: TestModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ModelStore, "free_bytes", lambda self: 1000)
+    with pytest.raises(InstallError, match="not enough disk space") as failed:
+        build_from_folder(tiny_model.checkpoint, store, "Q8_0")
+    text = message_of(failed.value)
+    assert isinstance(text, Text)
+    assert (text.context, text.args[0]) == ("ModelStore", str(store.root))
 
 
 def test_import_folder_reports_a_bad_checkpoint_clearly(store: ModelStore, tmp_path: Path) -> None:

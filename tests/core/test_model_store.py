@@ -21,6 +21,7 @@ from app.core.offline_model import (
     installed_offline_model,
 )
 from app.core.quantize import QUANT_TYPES
+from app.core.texts import Text, message_of
 from tests.support.models import TestModel
 
 
@@ -154,8 +155,12 @@ def test_ids_are_unique_and_a_damaged_manifest_is_reported_not_fatal(
     assert len(problems) == 1
     assert "twin-model-2" in problems[0]
     assert "unreadable" in problems[0]
-    with pytest.raises(StoreError, match="no installed model called 'nope'"):
+    assert problems[0].template == "%1: skipped, the manifest is unreadable (%2)"
+    with pytest.raises(StoreError, match="no installed model called 'nope'") as missing:
         store.get("nope")
+    text = message_of(missing.value)  # for the model manager to translate
+    assert isinstance(text, Text)
+    assert (text.context, text.args) == ("ModelStore", ("'nope'", "twin-model"))
 
 
 def test_copy_refuses_when_the_disk_is_too_full(
@@ -255,6 +260,8 @@ def test_startup_prefers_remembered_then_gpt2_then_offline(
     choice = startup_choice(gone, store)
     assert choice.path == gpt2.path
     assert choice.remembered_missing == gone
+    assert choice.reason == "installed model Some GPT-2"
+    assert isinstance(choice.reason, Text)  # the GUI's "is gone; using %2 instead" shows it
 
 
 def test_a_new_gpt2_takes_over_from_the_offline_stand_in_only(
@@ -279,6 +286,8 @@ def test_startup_with_nothing_installed_and_no_offline_package(
     choice = startup_choice(None, store)
     assert choice.path is None
     assert choice.assemble is None
+    assert choice.reason == "no model installed"
+    assert isinstance(choice.reason, Text)
 
 
 def test_sweep_removes_only_old_leftovers(store: ModelStore, tiny_model: TestModel) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import pickle
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -12,7 +13,9 @@ import pytest
 
 from app.core.documents import DEFAULT_FORMAT, DocumentError, load_document, save_document
 from app.core.journal import JournalStore, Snapshot, compare_with_disk, new_doc_id
-from app.core.texts import QT_TRANSLATE_NOOP, Text, fill, joined
+from app.core.settings import AppSettings, SettingsSaveError, load_settings, save_settings
+from app.core.settings import _translatable_rule as translatable_rule
+from app.core.texts import QT_TRANSLATE_NOOP, Text, fill, joined, message_of
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "app" / "core"
@@ -85,6 +88,83 @@ def test_a_recovery_summary_is_a_text_with_its_numbers_as_arguments(tmp_path: Pa
     assert isinstance(summary, Text)
     assert summary.context == "Journal"
     assert summary.args == (str(doc), "2", "1")
+
+
+def test_message_of_gives_the_text_an_error_was_raised_with() -> None:
+    text = QT_TRANSLATE_NOOP("ModelStore", "cannot remove %1: %2").arg("gpt2", "Busy")
+    assert message_of(ValueError(text)) is text
+    assert str(ValueError(text)) == "cannot remove gpt2: Busy"
+    assert type(str(ValueError(text))) is str  # what the CLI prints is plain English
+    plain = OSError(2, "No such file")
+    assert message_of(plain) == str(plain) == "[Errno 2] No such file"
+    assert message_of(ValueError(text, "more")) == str(ValueError(text, "more"))
+
+
+def _warnings(path: Path, data: object) -> tuple[Text, ...]:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return load_settings(path).warnings
+
+
+def test_settings_warnings_are_texts_down_to_the_rule(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    data = {
+        "sampling": {"temperature": 99, "stop": 3},
+        "suggestions": {"mode": "poem"},
+        "user_presets": [{"name": " ", "sampling": {}}],
+    }
+    clamped, stop, mode, preset = _warnings(path, data)
+    assert clamped == (
+        f"{path}: setting 'sampling.temperature' is 99 but must be a number from 0 to 5; "
+        "clamped to 5.0"
+    )
+    assert (clamped.context, clamped.template) == ("Settings", "%1: %2")
+    warning = clamped.args[1]
+    assert isinstance(warning, Text)
+    assert warning.template == "setting %1 is %2 but %3; clamped to %4"
+    assert warning.args[::3] == ("'sampling.temperature'", "5.0")
+    rule = warning.args[2]
+    assert isinstance(rule, Text)
+    assert (rule.template, rule.args) == ("must be a number from %1 to %2", ("0", "5"))
+    assert isinstance(stop.args[1], Text)
+    assert stop.args[1].args[2] == "must be a list of strings"
+    assert isinstance(stop.args[1].args[2], Text)
+    assert isinstance(mode.args[1], Text)
+    one_of = mode.args[1].args[2]
+    assert isinstance(one_of, Text)
+    assert one_of.template == "must be one of %1"
+    assert one_of.args == ("word, phrase, sentence, line, paragraph",)
+    assert isinstance(preset.args[1], Text)
+    dropped = preset.args[1]
+    assert dropped.template == "setting '%1.name': %2; preset dropped"
+    assert dropped.args == ("user_presets[0]", "a preset name must not be empty")
+    assert isinstance(dropped.args[1], Text)  # the preset rule's own message, kept whole
+
+
+def test_a_rule_without_a_template_stays_in_english() -> None:
+    unbounded = translatable_rule("must be a number from 0 to unbounded (or unset)")
+    assert unbounded == "must be a number from 0 to unbounded (or unset)"
+    assert isinstance(unbounded, Text)
+    assert unbounded.template == "must be a number from %1 to %2 (or unset)"
+    assert isinstance(unbounded.args[1], Text)
+    other = translatable_rule("must start with http:// or https://")
+    assert other == "must start with http:// or https://"
+    assert not isinstance(other, Text)
+
+
+def test_a_corrupt_settings_file_and_a_failed_save_say_so_in_texts(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text("[1, 2]", encoding="utf-8")
+    (warning,) = load_settings(path).warnings
+    assert warning.template == "%1 %2; using default settings, %3"
+    assert str(warning).startswith(f"{path} holds a JSON list, not an object; using default")
+    blocker = tmp_path / "a file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(SettingsSaveError) as failed:
+        save_settings(AppSettings(), blocker / "settings.json")
+    text = message_of(failed.value)
+    assert isinstance(text, Text)
+    assert text.template == "could not save settings to %1: %2"
+    assert str(failed.value) == text
 
 
 def _marked_texts(path: Path) -> list[tuple[str, str]]:

@@ -7,6 +7,8 @@ in the application, as ``install_translators`` does at start.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import json
 import shutil
 import subprocess
 import sys
@@ -20,10 +22,16 @@ from pytestqt.qtbot import QtBot
 
 from app.core.documents import DEFAULT_FORMAT, DiskStamp, load_document
 from app.core.journal import JournalEntry, JournalStore, Snapshot, new_doc_id
+from app.core.model_install import InstallProgress
+from app.core.model_store import ModelStore
+from app.core.paths import AppPaths
 from app.core.texts import QT_TRANSLATE_NOOP, Text
 from app.gui.i18n import tr_format, translated
 from app.gui.main_window import MainWindow
+from app.gui.model_manager import describe_progress
 from app.gui.recovery import RecoveryDialog
+from tests.support.gui import WAIT_MS, close_window, greedy_settings, open_window
+from tests.support.models import TestModel
 
 GUI = Path(__file__).resolve().parents[2] / "app" / "gui"
 
@@ -50,6 +58,42 @@ _FRENCH = f"""<?xml version="1.0" encoding="utf-8"?>
 </context>
 <context><name>DocumentController</name>
   {_message("Not saved: %1", "Non enregistré : %1")}
+</context>
+<context><name>MainWindow</name>
+  {_message("Settings: %1", "Réglages : %1")}
+</context>
+<context><name>Settings</name>
+  {_message("%1: %2", "%1 : %2")}
+  {_message("setting %1 is %2 but %3; clamped to %4",
+            "le réglage %1 vaut %2 mais %3 ; ramené à %4")}
+  {_message("must be a number from %1 to %2", "doit être un nombre de %1 à %2")}
+  {_message("unknown setting %1 ignored", "réglage inconnu %1 ignoré")}
+  {_message("setting '%1.name': %2; preset dropped",
+            "le réglage « %1.name » : %2 ; préréglage abandonné")}
+  {_message("a preset name must not be empty", "le nom d’un préréglage ne doit pas être vide")}
+</context>
+<context><name>App</name>
+  {_message("The model %1 is gone; using %2 instead.", "Le modèle %1 a disparu ; %2 le remplace.")}
+</context>
+<context><name>ModelChoice</name>
+  {_message("installed model %1", "le modèle installé %1")}
+</context>
+<context><name>ModelStore</name>
+  {_message("%1: skipped, the manifest is unreadable (%2)",
+            "%1 : ignoré, le manifeste est illisible (%2)")}
+  {_message("%1: not a JSON object", "%1 : pas un objet JSON")}
+  {_message("no installed model called %1 (installed: %2)",
+            "aucun modèle installé ne s’appelle %1 (installés : %2)")}
+  {_message("none installed", "aucun")}
+  {_message("%1 is already in the store as %2",
+            "%1 est déjà dans la bibliothèque sous l’identifiant %2")}
+</context>
+<context><name>ModelJobs</name>
+  {_message("%1: %2", "%1 : %2")}
+  {_message("Quantize", "Quantification")}
+</context>
+<context><name>ModelInstall</name>
+  {_message("quantizing %1", "quantification de %1")}
 </context>
 <context><name>Journal</name>
   {_message("Unsaved changes to “%1”: %2 line(s) added or changed, %3 removed, "
@@ -120,6 +164,79 @@ def test_a_document_error_reaches_the_banner_translated(
         f"Non enregistré : Impossible d’enregistrer « {target} » : le dossier « {target.parent} »"
         " n’existe pas (il a peut-être été déplacé ou supprimé)."
     )
+
+
+def test_settings_warnings_reach_the_banner_translated(qtbot: QtBot, french: QTranslator) -> None:
+    settings = AppPaths.default().settings_file
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "sampling": {"temperature": 99},
+        "user_presets": [{"name": " ", "sampling": {}}],
+        "zzz": 1,
+    }
+    settings.write_text(json.dumps(data), encoding="utf-8")
+    window = open_window(qtbot, None)
+    try:
+        assert window.banner.text() == (
+            f"Réglages : {settings} : le réglage 'sampling.temperature' vaut 99 mais doit être "
+            f"un nombre de 0 à 5 ; ramené à 5.0 {settings} : le réglage « user_presets[0].name » : "
+            f"le nom d’un préréglage ne doit pas être vide ; préréglage abandonné "
+            f"{settings} : réglage inconnu 'zzz' ignoré"
+        )
+        assert window.settings.sampling.temperature == 5.0
+    finally:
+        close_window(window)
+
+
+def test_model_store_errors_reach_the_model_manager_translated(
+    qtbot: QtBot,
+    bare_window: MainWindow,
+    french: QTranslator,
+    tiny_model: TestModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("app.gui.model_manager.find_package", lambda: None)
+    models = bare_window.model_controller
+    broken = models.store.root / "broken" / "manifest.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("[]", encoding="utf-8")
+    manager = models.open_model_manager()
+    assert manager.progress_label.text() == (
+        f"{broken} : ignoré, le manifeste est illisible ({broken} : pas un objet JSON)"
+    )
+    assert not manager.delete_model("gone")
+    assert manager.progress_label.text() == (
+        "aucun modèle installé ne s’appelle 'gone' (installés : aucun)"
+    )
+    shutil.rmtree(broken.parent)
+    model = models.store.add_file(tiny_model["q8_0"], mode="reference")
+    with qtbot.waitSignal(models.model_jobs.failed, timeout=WAIT_MS) as failed:
+        assert manager.import_gguf(str(tiny_model["q8_0"]), "reference")
+    assert isinstance(failed.args[0], Text)  # the signal carries the core's Text whole
+    assert manager.progress_label.text() == (
+        f"{tiny_model['q8_0']} est déjà dans la bibliothèque sous l’identifiant {model.id!r}"
+    )
+    tensor = QT_TRANSLATE_NOOP("ModelInstall", "quantizing %1").arg("h.0.attn")
+    quantizing = InstallProgress("quantize", 0.5, tensor)
+    assert describe_progress(quantizing) == "Quantification : quantification de h.0.attn"
+
+
+def test_a_gone_model_is_replaced_with_a_translated_notice(
+    qtbot: QtBot, french: QTranslator, tiny_model: TestModel, tmp_path: Path
+) -> None:
+    ModelStore(AppPaths.default().models_dir).add_file(
+        tiny_model["q8_0"], mode="reference", name="Tiny 50%2"
+    )
+    gone = tmp_path / "gone %1.gguf"
+    remembered = dataclasses.replace(greedy_settings(), model_path=str(gone))
+    window = open_window(qtbot, None, remembered, choose_model=True)
+    try:
+        assert window.banner.text() == (
+            f"Le modèle {gone} a disparu ; le modèle installé Tiny 50%2 le remplace."
+        )
+        qtbot.waitUntil(lambda: window.controller.model is not None, timeout=WAIT_MS)
+    finally:
+        close_window(window)
 
 
 def _journaled(folder: Path, text: str, path: Path | None, disk: DiskStamp | None) -> JournalEntry:
