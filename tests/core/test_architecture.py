@@ -21,6 +21,21 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
+def _qt_loaded_by(modules: list[str]) -> list[str]:
+    """The Qt modules a fresh interpreter has loaded after importing ``modules``."""
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {QT_PACKAGES!r}]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=CORE.parents[1],
+    )  # fmt: skip
+    return [name for name in out.stdout.strip().split(",") if name]
+
+
 def test_core_sources_do_not_import_qt() -> None:
     files = sorted(CORE.rglob("*.py"))
     assert len(files) >= 8, "the core modules were not found"
@@ -36,17 +51,7 @@ def test_core_sources_do_not_import_qt() -> None:
 def test_importing_every_core_module_loads_no_qt() -> None:
     """Catches indirect imports too (a core module importing a helper that imports Qt)."""
     modules = [f"app.core.{p.stem}" for p in sorted(CORE.glob("*.py")) if p.stem != "__init__"]
-    code = (
-        "import importlib, sys\n"
-        f"for m in {modules!r}: importlib.import_module(m)\n"
-        f"bad = [m for m in sys.modules if m.split('.')[0] in {QT_PACKAGES!r}]\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        cwd=CORE.parents[1],
-    )  # fmt: skip
-    assert out.stdout.strip() == ""
+    assert _qt_loaded_by(modules) == []
 
 
 TESTS = CORE.parents[1] / "tests"
@@ -61,17 +66,7 @@ def test_the_core_tests_and_their_fixtures_load_no_qt() -> None:
         if p.stem not in ("__init__", "gui", "kill_driver", "stress")  # the GUI helpers
     ]
     assert len(modules) > 30, modules
-    code = (
-        "import importlib, sys\n"
-        f"for m in {modules!r}: importlib.import_module(m)\n"
-        f"bad = [m for m in sys.modules if m.split('.')[0] in {QT_PACKAGES!r}]\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        cwd=CORE.parents[1],
-    )  # fmt: skip
-    assert out.stdout.strip() == ""
+    assert _qt_loaded_by(modules) == []
 
 
 def test_tests_import_helpers_from_tests_support_only() -> None:
