@@ -18,10 +18,9 @@ cd "$(dirname "$0")/.."
 py=.venv/bin/python
 app=dist/ghostpen/ghostpen
 t_start=$SECONDS
-fail() {
-  echo "smoke: FAIL: $*" >&2
-  exit 1
-}
+label=smoke
+# shellcheck source=packaging/smoke_lib.sh
+. packaging/smoke_lib.sh  # the working folder is the repository root
 
 if [ "${SMOKE_SKIP_BUILD:-}" != 1 ]; then
   # CI's fresh .venv has the test extra only; an environment that has PyInstaller already
@@ -44,23 +43,12 @@ unset GHOSTPEN_PROBE_CACHE LLAMA_CPP_LIB_PATH
 out="$work/stdout"
 err="$work/stderr"
 
-show() {
-  echo "--- stdout (end):" >&2
-  tail -n 20 "$out" >&2
-  echo "--- stderr (end):" >&2
-  tail -n 30 "$err" >&2
-}
 # check WHAT ARGS...: run the frozen app (time-limited), stdout in $out, stderr in $err;
 # fail unless it exits 0.
 check() {
-  local what=$1 rc=0
+  local what=$1
   shift
-  timeout 180 "$app" "$@" >"$out" 2>"$err" || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    show
-    [ "$rc" -eq 124 ] && fail "$what did not finish in 180 s"
-    fail "$what exited $rc"
-  fi
+  run_checked "$what" "$app" "$@"
 }
 
 # 1. Libraries: a Qt or llama.cpp library that cannot find another one it links to (a

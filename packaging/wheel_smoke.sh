@@ -23,10 +23,9 @@ cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
 case $py in /*) ;; *) py=$PWD/$py ;; esac
 t_start=$SECONDS
-fail() {
-  echo "wheel smoke: FAIL: $*" >&2
-  exit 1
-}
+label="wheel smoke"
+# shellcheck source=packaging/smoke_lib.sh
+. packaging/smoke_lib.sh  # the working folder is the repository root
 [ -x "$py" ] || fail "$py is missing: create .venv with the README's install command"
 
 work=$(mktemp -d)
@@ -71,23 +70,7 @@ export GHOSTPEN_HOME="$work/home" QT_QPA_PLATFORM=offscreen
 bin="$work/venv/bin"
 out="$work/stdout"
 err="$work/stderr"
-show() {
-  echo "--- stdout (end):" >&2
-  tail -n 20 "$out" >&2
-  echo "--- stderr (end):" >&2
-  tail -n 30 "$err" >&2
-}
-# check WHAT CMD...: run it (time-limited), stdout in $out, stderr in $err; fail unless 0.
-check() {
-  local what=$1 rc=0
-  shift
-  timeout 180 "$@" >"$out" 2>"$err" || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    show
-    [ "$rc" -eq 124 ] && fail "$what did not finish in 180 s"
-    fail "$what exited $rc"
-  fi
-}
+check() { run_checked "$@"; }  # check WHAT CMD...
 
 check "import app" "$bin/python" -c "import app, app.catalog, app.resources; print(app.__file__)"
 case "$(cat "$out")" in
